@@ -1,0 +1,204 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { createServer, type RequestListener } from 'node:http';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { API_PREFIX, type AuthMode } from '../../shared/api.js';
+import { AuditLog } from './audit/audit-log.js';
+import { EnvToken } from './auth/env-token.js';
+import { looksLikeApiToken } from './auth/token-format.js';
+import { parseTrustedProxies } from './auth/local-pass.js';
+import { FailureThrottle } from './auth/throttle.js';
+import { TokenStore } from './auth/token-store.js';
+import { SettingsFile } from './config/settings.js';
+import type { ServerContext } from './context.js';
+import { isHaloError } from './errors.js';
+import { Exposure } from './net/exposure.js';
+import { auditLogPath, configPath, tokenStorePath } from './paths.js';
+import { authGate } from './plugins/auth-gate.js';
+import { auditRoutes } from './routes/audit.js';
+import { connectionRoutes } from './routes/connection.js';
+import { healthRoutes } from './routes/health.js';
+import { huggingfaceRoutes } from './routes/huggingface.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
+import { redactSecrets } from './secrets/redact.js';
+import { projectRoot } from './version.js';
+
+export interface AppOptions {
+  env?: NodeJS.ProcessEnv;
+  host?: string;
+  port?: number;
+  auth?: AuthMode;
+  trustProxy?: string | string[];
+  allowedHosts?: string[];
+  /** Where pino writes; default stdout. Every line passes through redaction first. */
+  logStream?: NodeJS.WritableStream;
+  logLevel?: string;
+  /** Replace the Hugging Face service (tests). */
+  hf?: HfAccess;
+  /** The built dashboard; default dist/renderer. */
+  dashboardDir?: string;
+}
+
+export class StartupError extends Error {
+  constructor(message: string, readonly hint: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** A pino destination that masks any token value before a line is written. */
+function redactingStream(target: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      target.write(redactSecrets(chunk.toString('utf8')));
+      done();
+    },
+  });
+}
+
+/**
+ * Builds the backend. Throws StartupError (with the file and the problem)
+ * when the token store or settings cannot be trusted; never overwrites them.
+ */
+export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
+  const env = options.env ?? process.env;
+  const mode = options.auth ?? 'auto';
+  const host = options.host ?? '127.0.0.1';
+
+  const store = new TokenStore(tokenStorePath(env));
+  try {
+    store.load();
+  } catch (err) {
+    throw new StartupError((err as Error).message, `Token store: ${store.path}`);
+  }
+  const settings = new SettingsFile(configPath(env));
+  try {
+    settings.read();
+  } catch (err) {
+    throw new StartupError((err as Error).message, `Settings: ${settings.path}`);
+  }
+
+  const envSecret = env.HALOFORGE_API_TOKEN?.trim();
+  if (envSecret !== undefined && envSecret !== '' && !looksLikeApiToken(envSecret) && !/^hfk_[A-Za-z0-9_-]{4,}$/.test(envSecret)) {
+    throw new StartupError('HALOFORGE_API_TOKEN is set but does not look like a halo-forge token (hfk_ followed by letters, digits, "-" or "_").', 'Environment: HALOFORGE_API_TOKEN');
+  }
+  const envToken = envSecret ? new EnvToken(envSecret) : null;
+
+  let trustedProxies;
+  try {
+    trustedProxies = parseTrustedProxies(options.trustProxy);
+  } catch (err) {
+    throw new StartupError((err as Error).message, 'Command line: --trust-proxy');
+  }
+
+  let handler: RequestListener | null = null;
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? 'info',
+      stream: redactingStream(options.logStream ?? process.stdout),
+      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.body.token'], censor: '[REDACTED]' },
+    },
+    // The gate reads headers only; bodies are small JSON.
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 200 },
+    serverFactory: (h) => {
+      handler = h;
+      return createServer(h);
+    },
+    // Req ids are not secrets, but the default counter is enough and cheap.
+  } satisfies FastifyServerOptions);
+
+  const audit = new AuditLog(auditLogPath(env));
+  const throttle = new FailureThrottle();
+  const ctx: ServerContext = {
+    mode,
+    env,
+    store,
+    envToken,
+    audit,
+    throttle,
+    settings,
+    exposure: new Exposure({
+      bindHost: host,
+      bindPort: () => ctx.bind.port,
+      handler: () => handler!,
+      hasTokens: () => envToken !== null || store.size > 0,
+    }),
+    hf: options.hf ?? createHfAccess({ env, audit }),
+    bind: { host, port: options.port ?? 8000 },
+  };
+  app.decorate('halo', ctx);
+  for (const warning of store.warnings) app.log.warn(warning);
+  store.onReloadError = (message) => app.log.error(`${message} Keeping the tokens loaded before the change.`);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    if (isHaloError(err)) return reply.code(err.statusCode).headers(err.headers).send(err.toBody());
+    const status = err.statusCode ?? 500;
+    if (status < 500) return reply.code(status).send({ error: 'request.invalid', message: err.message });
+    request.log.error(err);
+    return reply.code(500).send({ error: 'internal', message: 'The server hit an unexpected error; details are in its log.' });
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith(API_PREFIX)) reply.header('cache-control', 'no-store');
+    else reply.header('content-security-policy', CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+  });
+
+  await app.register(authGate, {
+    mode,
+    authority: () => envToken ?? store,
+    throttle,
+    audit,
+    trustedProxies,
+    allowedHosts: options.allowedHosts ?? [],
+    onLoopbackListener: (request) => !ctx.exposure.fixed && !ctx.exposure.isRemote(request.raw),
+  });
+
+  await app.register(
+    async (api) => {
+      await api.register(healthRoutes);
+      await api.register(tokenRoutes);
+      await api.register(connectionRoutes);
+      await api.register(auditRoutes);
+      await api.register(huggingfaceRoutes);
+      api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
+    },
+    { prefix: API_PREFIX },
+  );
+
+  const dashboardDir = options.dashboardDir ?? join(projectRoot, 'dist', 'renderer');
+  if (existsSync(join(dashboardDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: dashboardDir, wildcard: false, index: 'index.html', maxAge: 0 });
+    app.setNotFoundHandler((_request, reply) => reply.sendFile('index.html'));
+  } else {
+    app.get('/', async (_request, reply) =>
+      reply.type('text/html').send('<!doctype html><meta charset="utf-8"><title>Halo Forge</title><p>The dashboard is not built. Run <code>npm run build</code>, then reload.</p>'),
+    );
+  }
+
+  app.addHook('onClose', async () => {
+    await ctx.exposure.close();
+    await store.close();
+    audit.close();
+  });
+  return app;
+}

@@ -1,0 +1,42 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type Credential =
+  | { kind: 'none' }
+  | { kind: 'token'; value: string }
+  | { kind: 'malformed'; reason: string };
+
+const MAX_CREDENTIAL_LENGTH = 512;
+
+function count(rawHeaders: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) n++;
+  return n;
+}
+
+/**
+ * Reads the token from `Authorization: Bearer` or `X-API-Key` — never from the
+ * URL, where it would end up in logs and history. Ambiguity (two headers, two
+ * different tokens) is refused rather than guessed at.
+ */
+export function extractCredential(headers: IncomingHttpHeaders, rawHeaders: readonly string[]): Credential {
+  const authorization = headers.authorization;
+  const apiKey = headers['x-api-key'];
+  if (authorization === undefined && apiKey === undefined) return { kind: 'none' };
+  // Node keeps only the first Authorization header; the raw list shows a smuggled second one.
+  if (count(rawHeaders, 'authorization') > 1) return { kind: 'malformed', reason: 'more than one Authorization header' };
+  if (count(rawHeaders, 'x-api-key') > 1) return { kind: 'malformed', reason: 'more than one X-API-Key header' };
+
+  let bearer: string | undefined;
+  if (authorization !== undefined) {
+    const match = /^\s*(\S+)(?:\s+(.*))?$/.exec(authorization);
+    if (!match || match[1]!.toLowerCase() !== 'bearer') return { kind: 'malformed', reason: 'only "Authorization: Bearer <token>" is accepted' };
+    bearer = (match[2] ?? '').trim();
+    if (!bearer) return { kind: 'malformed', reason: 'the Authorization header has no token after "Bearer"' };
+  }
+  const key = typeof apiKey === 'string' ? apiKey.trim() : undefined;
+  if (apiKey !== undefined && !key) return { kind: 'malformed', reason: 'the X-API-Key header is empty' };
+  if (bearer !== undefined && key !== undefined && bearer !== key) return { kind: 'malformed', reason: 'Authorization and X-API-Key carry different tokens' };
+  const value = (bearer ?? key)!;
+  if (value.length > MAX_CREDENTIAL_LENGTH) return { kind: 'malformed', reason: 'the token is far longer than any halo-forge token' };
+  return { kind: 'token', value };
+}

@@ -1,0 +1,160 @@
+import { BlockList, isIP } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+
+// Pure decisions about who is asking. No I/O, so the tests can table them.
+
+export function normalizeAddress(address: string | undefined | null): string | null {
+  if (!address) return null;
+  let a = address.trim();
+  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
+  const zone = a.indexOf('%');
+  if (zone !== -1) a = a.slice(0, zone);
+  if (/^::ffff:/i.test(a) && isIP(a.slice(7)) === 4) a = a.slice(7);
+  return isIP(a) ? a.toLowerCase() : null;
+}
+
+export function isLoopbackAddress(address: string | undefined | null): boolean {
+  const a = normalizeAddress(address);
+  if (!a) return false;
+  return isIP(a) === 4 ? a.startsWith('127.') : a === '::1';
+}
+
+/** The hostname part of a Host header or URL authority, lower-cased, without the port. */
+export function hostnameOf(host: string | undefined): string | null {
+  if (!host) return null;
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? null : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
+export function isLoopbackHostname(hostname: string | null): boolean {
+  if (!hostname) return false;
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true;
+  return isLoopbackAddress(hostname);
+}
+
+/** Host names a loopback listener answers; anything else is DNS rebinding until said otherwise. */
+export function hostAllowed(host: string | undefined, allowedHosts: readonly string[]): boolean {
+  const hostname = hostnameOf(host);
+  if (isLoopbackHostname(hostname)) return true;
+  if (!hostname || !host) return false;
+  const full = host.trim().toLowerCase();
+  return allowedHosts.some((entry) => {
+    const e = entry.trim().toLowerCase();
+    return e === '*' || e === full || e === hostname || (e.endsWith(':*') && e.slice(0, -2) === hostname);
+  });
+}
+
+export function isLoopbackOrigin(origin: string): boolean {
+  if (origin === 'null') return false;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHostname(hostnameOf(url.host));
+  } catch {
+    return false;
+  }
+}
+
+export type TrustedProxies = BlockList;
+
+/** Parses `--trust-proxy 10.0.0.1,192.168.0.0/24,::1`; throws with the entry it cannot read. */
+export function parseTrustedProxies(spec: string | readonly string[] | undefined): TrustedProxies {
+  const list = new BlockList();
+  const entries = (typeof spec === 'string' ? spec.split(',') : (spec ?? [])).map((s) => s.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [addr, bits] = entry.split('/');
+    const a = normalizeAddress(addr);
+    if (!a) throw new Error(`--trust-proxy: "${entry}" is not an IP address or CIDR range`);
+    const family = isIP(a) === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) {
+      list.addAddress(a, family);
+    } else {
+      const prefix = Number(bits);
+      if (!/^\d+$/.test(bits) || prefix > (family === 'ipv4' ? 32 : 128)) throw new Error(`--trust-proxy: "${entry}" has a bad prefix length`);
+      list.addSubnet(a, prefix, family);
+    }
+  }
+  return list;
+}
+
+function isTrusted(address: string, proxies: TrustedProxies): boolean {
+  return proxies.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6');
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+export function hasForwardingHeaders(headers: IncomingHttpHeaders): boolean {
+  return headers.forwarded !== undefined || headers['x-forwarded-for'] !== undefined || headers['x-real-ip'] !== undefined;
+}
+
+function forwardedChain(headers: IncomingHttpHeaders): string[] {
+  const forwarded = header(headers, 'forwarded');
+  if (forwarded) {
+    const chain: string[] = [];
+    for (const element of forwarded.split(',')) {
+      const match = /(?:^|;)\s*for=("?)([^";]+)\1/i.exec(element.trim());
+      chain.push(match ? match[2]!.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1') : '');
+    }
+    return chain;
+  }
+  const xff = header(headers, 'x-forwarded-for');
+  if (xff) return xff.split(',').map((s) => s.trim());
+  const real = header(headers, 'x-real-ip');
+  return real ? [real.trim()] : [];
+}
+
+/**
+ * The address to attribute a request to. Forwarding headers count only when
+ * the peer is a proxy the operator named; the client is then the right-most
+ * address in the chain that is not one of those proxies (left-most entries
+ * are whatever the client chose to send). An unreadable entry yields null,
+ * which is never local.
+ */
+export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, proxies: TrustedProxies): string | null {
+  const direct = normalizeAddress(peer);
+  if (!direct || !hasForwardingHeaders(headers) || !isTrusted(direct, proxies)) return direct;
+  const chain = forwardedChain(headers);
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const hop = normalizeAddress(chain[i]);
+    if (!hop) return null;
+    if (!isTrusted(hop, proxies)) return hop;
+  }
+  return normalizeAddress(chain[0]);
+}
+
+export interface LocalPassInput {
+  peer: string | undefined;
+  headers: IncomingHttpHeaders;
+  trustedProxies: TrustedProxies;
+}
+
+export type LocalPass = { local: true } | { local: false; reason: string };
+
+/**
+ * The no-token pass for a user on this machine. Every condition closes a hole
+ * a peer left open: a same-host reverse proxy making every caller look local,
+ * an unknown peer passing as local, and a web page driving the loopback API
+ * through DNS rebinding or a cross-site request.
+ */
+export function localPass({ peer, headers, trustedProxies }: LocalPassInput): LocalPass {
+  const direct = normalizeAddress(peer);
+  if (!direct) return { local: false, reason: 'unknown client address' };
+  if (hasForwardingHeaders(headers)) {
+    if (!isTrusted(direct, trustedProxies)) return { local: false, reason: 'forwarded by an untrusted proxy' };
+    if (!isLoopbackAddress(clientAddress(peer, headers, trustedProxies))) return { local: false, reason: 'forwarded client is not on this machine' };
+  } else if (!isLoopbackAddress(direct)) {
+    return { local: false, reason: 'client is not on this machine' };
+  }
+  if (!isLoopbackHostname(hostnameOf(header(headers, 'host')))) return { local: false, reason: 'Host is not a loopback name' };
+  const origin = header(headers, 'origin');
+  if (origin !== undefined && !isLoopbackOrigin(origin)) return { local: false, reason: 'cross-origin request' };
+  if (header(headers, 'sec-fetch-site') === 'cross-site') return { local: false, reason: 'cross-site request' };
+  return { local: true };
+}

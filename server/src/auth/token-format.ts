@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+export const API_TOKEN_PREFIX = 'hfk_';
+const SECRET_BYTES = 32;
+const TOKEN_SHAPE = /^hfk_[A-Za-z0-9_-]{43,256}$/;
+const NAME_SHAPE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** `hfk_` + 32 random bytes, base64url: 256 bits, so one SHA-256 is all verification needs. */
+export function generateApiToken(): string {
+  return API_TOKEN_PREFIX + randomBytes(SECRET_BYTES).toString('base64url');
+}
+
+export function looksLikeApiToken(value: string): boolean {
+  return TOKEN_SHAPE.test(value);
+}
+
+/**
+ * A fast hash is right here: the secret is 256 random bits, so there is
+ * nothing to brute-force and a slow KDF (the peer's argon2id per request)
+ * would only cost throughput.
+ */
+export function hashApiToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Null when the name is fine, else why not. */
+export function tokenNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string' || name.length === 0) return 'A token name is required.';
+  if (name.length > 64) return `Token name is ${name.length} characters; the limit is 64.`;
+  if (!NAME_SHAPE.test(name)) return `Token name "${printable(name)}" may only contain letters, digits, "-", "_" and ".".`;
+  return null;
+}
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
+
+/** "30d", "12h", "90m", "2w", "1y" → milliseconds; null when it is not a duration. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,6})\s*([mhdwy])$/i.exec(text.trim());
+  if (!match) return null;
+  const amount = Number(match[1]);
+  if (amount <= 0) return null;
+  return amount * UNITS[match[2]!.toLowerCase()]!;
+}
+
+/** Shows a user's bad input back without letting control characters into a terminal or log. */
+export function printable(text: string, max = 64): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return cut.replace(/[^\x20-\x7e]/g, '?');
+}

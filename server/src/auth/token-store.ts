@@ -1,0 +1,258 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SCOPES, type Scope, type TokenInfo } from '../../../shared/api.js';
+import { withFileLock } from '../fs/file-lock.js';
+import { ensurePrivateDir, readTextIfExists, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
+import { generateApiToken, hashApiToken, parseDuration, tokenNameProblem } from './token-format.js';
+import { httpError } from '../errors.js';
+
+export interface TokenRecord extends TokenInfo {
+  hash: string;
+}
+
+interface StoreFile {
+  version: 1;
+  tokens: TokenRecord[];
+}
+
+export type Verification =
+  | { status: 'ok'; record: TokenRecord }
+  | { status: 'invalid' }
+  | { status: 'expired'; record: TokenRecord };
+
+/** The store file exists but cannot be used; the server refuses to start rather than overwrite it. */
+export class TokenStoreCorruptError extends Error {
+  constructor(readonly path: string, problem: string) {
+    super(`The token store ${path} cannot be read: ${problem}. It was left untouched; fix or move it, then start again.`);
+    this.name = 'TokenStoreCorruptError';
+  }
+}
+
+export interface CreateTokenOptions {
+  name: string;
+  scope?: Scope;
+  expires?: string | null;
+  note?: string;
+}
+
+const FLUSH_INTERVAL_MS = 5_000;
+const RELOAD_POLL_MS = 200;
+
+/**
+ * The file-backed token store, shared by the CLI and a running server.
+ *
+ * Every change is a locked read-modify-write of the file as it is on disk
+ * right now, never of a copy held in memory, so two processes cannot lose or
+ * resurrect each other's changes. `last_used` is kept in memory and merged
+ * into the current file every few seconds, only into tokens that are still
+ * there with the same hash: a flush can never bring back a revoked token
+ * (the peer's whole-file-rewrite bug).
+ */
+export class TokenStore {
+  private byHash = new Map<string, TokenRecord>();
+  private records: TokenRecord[] = [];
+  private pendingUse = new Map<string, { hash: string; at: string }>();
+  private fileStamp = '';
+  private timers: NodeJS.Timeout[] = [];
+  private flushing: Promise<void> | null = null;
+  readonly warnings: string[] = [];
+  onReloadError: (message: string) => void = () => {};
+
+  constructor(readonly path: string) {}
+
+  /** Reads the store; throws TokenStoreCorruptError for a file it cannot trust. */
+  load(): this {
+    const dirWarning = ensurePrivateDir(dirname(this.path));
+    if (dirWarning) this.warnings.push(dirWarning);
+    const text = readTextIfExists(this.path);
+    if (text !== null) {
+      const modeWarning = tightenFileMode(this.path);
+      if (modeWarning) this.warnings.push(modeWarning);
+    }
+    this.replace(text === null ? [] : parseStore(this.path, text).tokens);
+    this.fileStamp = this.stamp();
+    return this;
+  }
+
+  list(): TokenInfo[] {
+    return this.records.map(({ hash: _hash, ...info }) => ({ ...info, lastUsed: this.pendingUse.get(info.name)?.at ?? info.lastUsed }));
+  }
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  /** The hot path: one SHA-256 and one map lookup, whatever the number of tokens. */
+  verify(secret: string, now = Date.now()): Verification {
+    const record = this.byHash.get(hashApiToken(secret));
+    if (!record) return { status: 'invalid' };
+    if (record.expires && Date.parse(record.expires) <= now) return { status: 'expired', record };
+    return { status: 'ok', record };
+  }
+
+  recordUse(record: TokenRecord, at = new Date()): void {
+    this.pendingUse.set(record.name, { hash: record.hash, at: isoSeconds(at) });
+  }
+
+  async create(options: CreateTokenOptions, now = new Date()): Promise<{ record: TokenRecord; token: string }> {
+    const problem = tokenNameProblem(options.name);
+    if (problem) throw httpError(400, 'token.invalid_name', problem);
+    const scope = options.scope ?? 'admin';
+    if (!SCOPES.includes(scope)) throw httpError(400, 'request.invalid', `Unknown scope "${String(scope)}"; use one of ${SCOPES.join(', ')}.`);
+    let expires: string | null = null;
+    if (options.expires) {
+      const ms = parseDuration(options.expires);
+      if (ms === null) throw httpError(400, 'request.invalid', `Expiry "${options.expires}" is not a duration such as 30d, 12h or 90m.`);
+      expires = isoSeconds(new Date(now.getTime() + ms));
+    }
+    const note = (options.note ?? '').trim();
+    if (note.length > 200 || /[\x00-\x1f\x7f]/.test(note)) throw httpError(400, 'request.invalid', 'A note is at most 200 characters, on one line.');
+    const token = generateApiToken();
+    const record: TokenRecord = { name: options.name, scope, created: isoSeconds(now), lastUsed: null, expires, note, hash: hashApiToken(token) };
+    await this.mutate((tokens) => {
+      if (tokens.some((t) => t.name === record.name)) {
+        throw httpError(409, 'token.duplicate', `A token named "${record.name}" already exists; revoke it first or pick another name.`);
+      }
+      return [...tokens, record];
+    });
+    return { record, token };
+  }
+
+  async revoke(name: string): Promise<TokenInfo> {
+    let removed: TokenRecord | undefined;
+    await this.mutate((tokens) => {
+      removed = tokens.find((t) => t.name === name);
+      if (!removed) throw httpError(404, 'token.not_found', `No token named "${name}".`);
+      return tokens.filter((t) => t !== removed);
+    });
+    this.pendingUse.delete(name);
+    const { hash: _hash, ...info } = removed!;
+    return info;
+  }
+
+  /** Merges pending last-used times into the file as it is now. */
+  flushLastUsed(): Promise<void> {
+    if (this.pendingUse.size === 0) return this.flushing ?? Promise.resolve();
+    this.flushing ??= (async () => {
+      const pending = new Map(this.pendingUse);
+      try {
+        await this.mutate((tokens) =>
+          tokens.map((t) => {
+            const use = pending.get(t.name);
+            // Same name but another hash is a token created after a revoke: not ours to touch.
+            if (!use || use.hash !== t.hash) return t;
+            return !t.lastUsed || t.lastUsed < use.at ? { ...t, lastUsed: use.at } : t;
+          }),
+        );
+        for (const [name, use] of pending) if (this.pendingUse.get(name) === use) this.pendingUse.delete(name);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  /** Picks up changes other processes made; keeps the last good state when the file went bad. */
+  reloadIfChanged(): boolean {
+    const stamp = this.stamp();
+    if (stamp === this.fileStamp) return false;
+    const text = readTextIfExists(this.path);
+    try {
+      this.replace(text === null ? [] : parseStore(this.path, text).tokens);
+      this.fileStamp = stamp;
+      return true;
+    } catch (err) {
+      this.fileStamp = stamp;
+      this.onReloadError((err as Error).message);
+      return false;
+    }
+  }
+
+  /** For a running server: see CLI changes within a second, flush last-used every few seconds. */
+  watch(): void {
+    this.timers.push(setInterval(() => this.reloadIfChanged(), RELOAD_POLL_MS).unref());
+    this.timers.push(setInterval(() => void this.flushLastUsed().catch((err: Error) => this.onReloadError(err.message)), FLUSH_INTERVAL_MS).unref());
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.flushLastUsed();
+  }
+
+  private async mutate(change: (tokens: TokenRecord[]) => TokenRecord[]): Promise<void> {
+    await withFileLock(this.path, () => {
+      const text = readTextIfExists(this.path);
+      const current = text === null ? [] : parseStore(this.path, text).tokens;
+      const next = change(current);
+      const file: StoreFile = { version: 1, tokens: next };
+      writePrivateFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`);
+      this.replace(next);
+      this.fileStamp = this.stamp();
+    });
+  }
+
+  private replace(tokens: TokenRecord[]): void {
+    this.records = tokens;
+    this.byHash = new Map(tokens.map((t) => [t.hash, t]));
+  }
+
+  private stamp(): string {
+    try {
+      const s = statSync(this.path, { bigint: true });
+      return `${s.ino}:${s.size}:${s.mtimeNs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+}
+
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Validates every field, so a hand edit that breaks the file is named instead of silently dropping tokens. */
+export function parseStore(path: string, text: string): StoreFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new TokenStoreCorruptError(path, `it is not valid JSON (${(err as Error).message})`);
+  }
+  if (!data || typeof data !== 'object' || !Array.isArray((data as StoreFile).tokens)) {
+    throw new TokenStoreCorruptError(path, 'expected an object with a "tokens" list');
+  }
+  const seen = new Set<string>();
+  const tokens = (data as StoreFile).tokens.map((raw, i) => {
+    const where = `token #${i + 1}`;
+    if (!raw || typeof raw !== 'object') throw new TokenStoreCorruptError(path, `${where} is not an object`);
+    const t = raw as Partial<TokenRecord> & { secret?: unknown; token?: unknown };
+    const nameProblem = tokenNameProblem(t.name);
+    if (nameProblem) throw new TokenStoreCorruptError(path, `${where}: ${nameProblem}`);
+    if (seen.has(t.name!)) throw new TokenStoreCorruptError(path, `the name "${t.name}" appears twice`);
+    seen.add(t.name!);
+    if (typeof t.hash !== 'string' || !/^[0-9a-f]{64}$/.test(t.hash)) throw new TokenStoreCorruptError(path, `token "${t.name}" has no valid SHA-256 "hash"`);
+    const scope = t.scope ?? 'admin';
+    if (!SCOPES.includes(scope)) throw new TokenStoreCorruptError(path, `token "${t.name}" has an unknown scope "${String(scope)}"`);
+    for (const field of ['created', 'lastUsed', 'expires'] as const) {
+      const value = t[field];
+      if (value === null || value === undefined) {
+        if (field === 'created') throw new TokenStoreCorruptError(path, `token "${t.name}" has no "created" time`);
+        continue;
+      }
+      if (typeof value !== 'string' || !ISO.test(value)) throw new TokenStoreCorruptError(path, `token "${t.name}" has a bad "${field}" time`);
+    }
+    return {
+      name: t.name!,
+      hash: t.hash,
+      scope,
+      created: t.created!,
+      lastUsed: t.lastUsed ?? null,
+      expires: t.expires ?? null,
+      note: typeof t.note === 'string' ? t.note : '',
+    } satisfies TokenRecord;
+  });
+  return { version: 1, tokens };
+}

@@ -1,0 +1,120 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AUTH_MODES, SCOPES, type AuthMode, type Scope } from '../../../shared/api.js';
+import { isHaloError } from '../errors.js';
+import { StartupError } from '../app.js';
+import { TokenStoreCorruptError } from '../auth/token-store.js';
+import { LockTimeoutError } from '../fs/file-lock.js';
+import { redactSecrets } from '../secrets/redact.js';
+import { version } from '../version.js';
+
+/** An error meant for a person: printed as is, with this exit code. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return n;
+}
+
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function buildCli(): Command {
+  const program = new Command('halo-forge')
+    .description('Halo Forge workstation: the backend, its API tokens and Hugging Face access.')
+    .version(version)
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
+
+  program
+    .command('serve')
+    .description('Start the workstation backend (127.0.0.1:8000, no token needed locally).')
+    .option('--host <address>', 'address to bind; any non-loopback address turns token auth on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', portNumber, 8000)
+    .option('--port-fallback', 'if the port is taken, use the next free one')
+    .addOption(new Option('--auth <mode>', 'auto: tokens for remote clients; on: tokens for everyone; off: no auth').choices(AUTH_MODES).default('auto'))
+    .option('--insecure-no-auth', 'allow --auth off on a non-loopback address')
+    .option('--trust-proxy <cidrs>', 'reverse proxies whose X-Forwarded-For / Forwarded headers are believed (comma-separated)', list)
+    .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
+    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string }) => {
+      const { runServe } = await import('../serve.js');
+      await runServe({ ...o, portFallback: o.portFallback ?? false });
+    });
+
+  const token = program.command('token').description('Manage API tokens (hfk_...) for remote clients.');
+  token
+    .command('create <name>')
+    .description('Create a token; its secret is printed once.')
+    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
+    .option('--expires <duration>', 'expire after a duration such as 30d, 12h, 90m')
+    .option('--note <text>', 'a note to remember what the token is for')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { scope: Scope; expires?: string; note?: string; json?: boolean }) => (await import('./token.js')).tokenCreate(name, o));
+  token
+    .command('list')
+    .description('List tokens (never their secrets).')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./token.js')).tokenList(o));
+  token
+    .command('revoke <name>')
+    .description('Revoke a token; a running server refuses it within a second.')
+    .action(async (name: string) => (await import('./token.js')).tokenRevoke(name));
+
+  const hf = program.command('hf').description('Hugging Face access for this workstation (hf_... tokens).');
+  hf
+    .command('status')
+    .description('Where the Hugging Face token comes from and who it belongs to (never the token).')
+    .option('--json', 'print JSON')
+    .option('--verify', 're-verify with the Hub now')
+    .action(async (o: { json?: boolean; verify?: boolean }) => (await import('./hf.js')).hfStatus(o));
+  hf
+    .command('login')
+    .description('Save a Hugging Face token, read from a hidden prompt or standard input (never an argument).')
+    .option('--no-verify', 'save without checking it with the Hub (only when the Hub cannot be reached)')
+    .option('--adopt', 'adopt the token the Hugging Face tools already saved')
+    .action(async (o: { verify: boolean; adopt?: boolean }) => (await import('./hf.js')).hfLogin(o));
+  hf
+    .command('logout')
+    .description('Remove the token halo-forge stored (keyring and file).')
+    .action(async () => (await import('./hf.js')).hfLogout());
+  hf
+    .command('check <model>')
+    .description('Tell whether this workstation can download a model, e.g. meta-llama/Llama-3.1-8B.')
+    .option('--json', 'print JSON')
+    .action(async (model: string, o: { json?: boolean }) => (await import('./hf.js')).hfCheck(model, o));
+
+  return program;
+}
+
+/** The one place that turns errors into a message and an exit code. */
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    const out = (line: string) => process.stderr.write(`${redactSecrets(line)}\n`);
+    if (err instanceof CliError) {
+      out(`halo-forge: ${err.message}`);
+      process.exit(err.exitCode);
+    }
+    if (isHaloError(err)) {
+      out(`halo-forge: ${err.message}`);
+      process.exit(err.statusCode === 404 ? 3 : 1);
+    }
+    if (err instanceof StartupError) {
+      out(`halo-forge: ${err.message}\n  ${err.hint}`);
+      process.exit(1);
+    }
+    if (err instanceof TokenStoreCorruptError || err instanceof LockTimeoutError) {
+      out(`halo-forge: ${err.message}`);
+      process.exit(1);
+    }
+    out(`halo-forge: unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+    process.exit(70);
+  }
+}

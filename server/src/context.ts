@@ -1,0 +1,28 @@
+import type { AuthMode } from '../../shared/api.js';
+import type { AuditLog } from './audit/audit-log.js';
+import type { TokenAuthority } from './auth/env-token.js';
+import type { FailureThrottle } from './auth/throttle.js';
+import type { TokenStore } from './auth/token-store.js';
+import type { SettingsFile } from './config/settings.js';
+import type { Exposure } from './net/exposure.js';
+import type { HfAccess } from './secrets/hf-access.js';
+
+/** What the routes work with; built once per server by buildApp. */
+export interface ServerContext {
+  mode: AuthMode;
+  env: NodeJS.ProcessEnv;
+  store: TokenStore;
+  envToken: TokenAuthority | null;
+  audit: AuditLog;
+  throttle: FailureThrottle;
+  settings: SettingsFile;
+  exposure: Exposure;
+  hf: HfAccess;
+  bind: { host: string; port: number };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    halo: ServerContext;
+  }
+}

@@ -1,0 +1,131 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { API_PREFIX, type AuthMode, type ErrorCode, type Scope } from '../../../shared/api.js';
+import { extractCredential } from '../auth/credentials.js';
+import { clientAddress, hostAllowed, localPass, type TrustedProxies } from '../auth/local-pass.js';
+import type { TokenAuthority } from '../auth/env-token.js';
+import type { FailureThrottle } from '../auth/throttle.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { scopeAllows } from '../auth/scopes.js';
+
+export type Caller =
+  | { kind: 'local' }
+  | { kind: 'open' }
+  | { kind: 'token'; name: string; scope: Scope }
+  | { kind: 'anonymous' };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+    clientAddress: string | null;
+  }
+  interface FastifyContextConfig {
+    /** The least scope a token needs; default: read for GET/HEAD, operate otherwise. */
+    scope?: Scope;
+    /** Reachable without credentials (only the session route). */
+    public?: boolean;
+  }
+}
+
+export interface AuthGateOptions {
+  mode: AuthMode;
+  authority: () => TokenAuthority;
+  throttle: FailureThrottle;
+  audit: AuditLog;
+  trustedProxies: TrustedProxies;
+  allowedHosts: readonly string[];
+  /** True when this request came in on a loopback-only listener (where DNS rebinding is the threat). */
+  onLoopbackListener: (request: FastifyRequest) => boolean;
+}
+
+const PREFIX = `${API_PREFIX}/`;
+const CHALLENGE = 'Bearer realm="halo-forge"';
+
+function reject(reply: FastifyReply, status: number, error: ErrorCode, message: string, headers: Record<string, string> = {}) {
+  return reply.code(status).headers(headers).type('application/json').send({ error, message });
+}
+
+/**
+ * One onRequest hook covers every route under /api/public (SSE included). It
+ * runs before the body is read, so an unauthenticated client cannot make the
+ * server parse a large body.
+ */
+export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) => {
+  app.decorateRequest('caller', null as never);
+  app.decorateRequest('clientAddress', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const { headers } = request;
+    request.clientAddress = clientAddress(request.socket.remoteAddress, headers, opts.trustedProxies);
+
+    // DNS rebinding: a page on evil.example that resolves to 127.0.0.1 reaches
+    // a loopback listener with a foreign Host. Refuse it before anything else.
+    if (opts.onLoopbackListener(request) && !hostAllowed(headers.host, opts.allowedHosts)) {
+      return reject(reply, 421, 'request.host', `This server answers only to localhost. To reach it under another name, start it with --allowed-hosts.`);
+    }
+
+    const path = request.url;
+    if (!(path.startsWith(PREFIX) || path === API_PREFIX || path.startsWith(`${API_PREFIX}?`))) return;
+
+    const address = request.clientAddress ?? 'unknown';
+    const credential = extractCredential(headers, request.raw.rawHeaders);
+    const config = request.routeOptions.config;
+
+    if (credential.kind !== 'none') {
+      const wait = opts.throttle.retryAfter(address);
+      if (wait > 0) {
+        return reject(reply, 429, 'auth.throttled', `Too many failed attempts from ${address}; try again in ${wait} s.`, { 'retry-after': String(wait) });
+      }
+      const result = credential.kind === 'token' ? opts.authority().verify(credential.value) : null;
+      if (!result || result.status !== 'ok') {
+        const code: ErrorCode = result?.status === 'expired' ? 'auth.expired' : 'auth.invalid';
+        const reason = credential.kind === 'malformed' ? credential.reason : code === 'auth.expired' ? 'token expired' : 'unknown or revoked token';
+        const blocked = opts.throttle.recordFailure(address);
+        if (opts.throttle.isFirstInWindow(address) || blocked) {
+          opts.audit.append({ event: blocked ? 'auth.throttled' : 'auth.failed', address, reason, ...(result?.status === 'expired' ? { token: result.record.name } : {}) });
+        }
+        const message =
+          code === 'auth.expired'
+            ? `The token "${result!.status === 'expired' ? result!.record.name : ''}" has expired; create a new one.`
+            : credential.kind === 'malformed'
+              ? `Bad credentials: ${credential.reason}.`
+              : 'The token is not valid: it is unknown or has been revoked.';
+        return reject(reply, 401, code, message, { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` });
+      }
+      opts.authority().recordUse(result.record);
+      noteFirstUse(opts, result.record.name, address);
+      request.caller = { kind: 'token', name: result.record.name, scope: result.record.scope };
+    } else if (opts.mode === 'off') {
+      request.caller = { kind: 'open' };
+    } else if (opts.mode === 'auto' && localPass({ peer: request.socket.remoteAddress, headers, trustedProxies: opts.trustedProxies }).local) {
+      request.caller = { kind: 'local' };
+    } else if (config.public) {
+      request.caller = { kind: 'anonymous' };
+      return;
+    } else {
+      if (opts.throttle.recordFailure(address) || opts.throttle.isFirstInWindow(address)) {
+        opts.audit.append({ event: 'auth.failed', address, reason: 'no token' });
+      }
+      return reject(reply, 401, 'auth.required', 'This workstation needs an API token: send "Authorization: Bearer hfk_...". Create one on the workstation with "halo-forge token create NAME".', { 'www-authenticate': CHALLENGE });
+    }
+
+    if (request.caller.kind === 'token') {
+      const needed = config.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'operate');
+      if (!scopeAllows(request.caller.scope, needed, request.method)) {
+        return reject(reply, 403, 'auth.forbidden', `The token "${request.caller.name}" has the ${request.caller.scope} scope; this needs ${needed}.`);
+      }
+    }
+  });
+});
+
+const seenAddresses = new WeakMap<AuthGateOptions, Set<string>>();
+
+function noteFirstUse(opts: AuthGateOptions, token: string, address: string): void {
+  let seen = seenAddresses.get(opts);
+  if (!seen) seenAddresses.set(opts, (seen = new Set()));
+  const key = `${token}\n${address}`;
+  if (seen.has(key)) return;
+  if (seen.size > 10_000) seen.clear();
+  seen.add(key);
+  opts.audit.append({ event: 'token.first_use', token, address });
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { AuditEntry } from '../../../shared/api.js';
+
+const KEEPALIVE_MS = 15_000;
+
+export async function auditRoutes(app: FastifyInstance): Promise<void> {
+  const { audit } = app.halo;
+  const openStreams = new Set<() => void>();
+  // Fastify waits for in-flight requests on close; a stream never finishes by itself.
+  app.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
+
+  app.get<{ Querystring: { limit?: number } }>(
+    '/audit',
+    { config: { scope: 'admin' }, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } },
+    async (request) => ({ entries: audit.recent(request.query.limit ?? 100) }),
+  );
+
+  // Server-sent events, read by the dashboard with fetch + Authorization
+  // (EventSource cannot send headers, and a token in a URL ends up in logs).
+  app.get('/audit/stream', { config: { scope: 'admin' } }, (request, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': halo-forge audit stream\n\n');
+    const send = (entry: AuditEntry) => res.write(`event: audit\ndata: ${JSON.stringify(entry)}\n\n`);
+    const unsubscribe = audit.subscribe(send);
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
+    const stop = () => {
+      clearInterval(keepalive);
+      unsubscribe();
+      openStreams.delete(end);
+    };
+    const end = () => {
+      stop();
+      res.end();
+    };
+    openStreams.add(end);
+    request.raw.on('close', stop);
+  });
+}

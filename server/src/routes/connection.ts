@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { ConnectionInfo, RemoteAccess, RemoteAccessRequest } from '../../../shared/api.js';
+
+const RemoteAccessSchema = Type.Object({
+  enabled: Type.Boolean(),
+  fixed: Type.Boolean(),
+  interface: Type.String(),
+  port: Type.Integer(),
+  urls: Type.Array(Type.String()),
+  needsToken: Type.Boolean(),
+});
+
+export async function connectionRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = app.halo;
+
+  app.get(
+    '/connection',
+    {
+      schema: {
+        response: {
+          200: Type.Object({
+            bind: Type.Object({ host: Type.String(), port: Type.Integer() }),
+            authMode: Type.String(),
+            remote: RemoteAccessSchema,
+            tokenCount: Type.Integer(),
+            envToken: Type.Boolean(),
+          }),
+        },
+      },
+    },
+    async (): Promise<ConnectionInfo> => ({
+      bind: ctx.bind,
+      authMode: ctx.mode,
+      remote: ctx.exposure.state(),
+      tokenCount: ctx.envToken ? 1 : ctx.store.size,
+      envToken: ctx.envToken !== null,
+    }),
+  );
+
+  app.put<{ Body: RemoteAccessRequest }>(
+    '/connection/remote',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        body: Type.Object(
+          {
+            enabled: Type.Boolean(),
+            interface: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: RemoteAccessSchema },
+      },
+    },
+    async (request): Promise<RemoteAccess> => {
+      const { enabled, interface: iface = 'all', port = null } = request.body;
+      const state = enabled ? await ctx.exposure.enable(iface, port) : await ctx.exposure.disable();
+      await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
+      ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
+      process.send?.({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
+      return state;
+    },
+  );
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { AuthSession, Health } from '../../../shared/api.js';
+import { version } from '../version.js';
+
+const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read')]);
+
+export async function healthRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } } }, async (): Promise<Health> => ({ status: 'ok', version }));
+
+  // The one route a remote client may call without credentials: it lets a
+  // dashboard tell "token needed" from "server down", and reveals nothing else.
+  app.get(
+    '/auth/session',
+    {
+      config: { public: true },
+      schema: {
+        response: {
+          200: Type.Object({
+            local: Type.Boolean(),
+            authRequired: Type.Boolean(),
+            token: Type.Union([Type.Object({ name: Type.String(), scope: Scope }), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request): Promise<AuthSession> => {
+      const caller = request.caller;
+      return {
+        local: caller.kind === 'local',
+        authRequired: caller.kind === 'token' || caller.kind === 'anonymous',
+        token: caller.kind === 'token' ? { name: caller.name, scope: caller.scope } : null,
+      };
+    },
+  );
+}

@@ -1,0 +1,173 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuthMode } from '../../shared/api.js';
+import type { BackendMessage, SupervisorMessage } from '../../shared/ipc.js';
+import { buildApp, StartupError, type AppOptions } from './app.js';
+import { isLoopbackAddress } from './auth/local-pass.js';
+import { isWildcard, externalAddresses, urlFor } from './net/interfaces.js';
+import { redactSecrets } from './secrets/redact.js';
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  /** Try the next ports when this one is taken (the desktop app); the CLI fails instead. */
+  portFallback?: boolean;
+  auth: AuthMode;
+  insecureNoAuth?: boolean;
+  trustProxy?: string[];
+  allowedHosts?: string[];
+  env?: NodeJS.ProcessEnv;
+  logLevel?: string;
+  /** Restore remote access from config.json (default true). */
+  restoreRemoteAccess?: boolean;
+  say?: (line: string) => void;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const PORT_ATTEMPTS = 20;
+
+/** Electron's utilityProcess gives `process.parentPort`; a Node fork gives `process.send`. */
+interface ParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+export function tellSupervisor(message: BackendMessage): void {
+  if (parentPort) parentPort.postMessage(message);
+  else process.send?.(message);
+}
+
+export function onSupervisorMessage(listener: (message: SupervisorMessage) => void): void {
+  if (parentPort) parentPort.on('message', (e) => listener(e.data as SupervisorMessage));
+  else process.on('message', (m) => listener(m as SupervisorMessage));
+}
+
+export function checkServeOptions(opts: ServeOptions): void {
+  const loopback = isLoopbackAddress(opts.host) || opts.host === 'localhost';
+  if (opts.auth === 'off' && !loopback && !opts.insecureNoAuth) {
+    throw new StartupError(
+      `Refusing to serve ${opts.host} with --auth off: anyone on the network could operate this workstation.`,
+      'Remove --auth off (tokens turn on automatically), or add --insecure-no-auth if you really mean it.',
+    );
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new StartupError(`--port ${opts.port} is not a port number.`, 'Use a number from 1 to 65535.');
+}
+
+/** Starts the backend and returns once it is listening. Throws StartupError with a hint for a person. */
+export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  checkServeOptions(opts);
+  const say = opts.say ?? ((line: string) => process.stderr.write(`${redactSecrets(line)}\n`));
+  const appOptions: AppOptions = {
+    env: opts.env,
+    host: opts.host,
+    port: opts.port,
+    auth: opts.auth,
+    trustProxy: opts.trustProxy,
+    allowedHosts: opts.allowedHosts,
+    logLevel: opts.logLevel,
+  };
+  const app = await buildApp(appOptions);
+  const ctx = app.halo;
+
+  let port = opts.port;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await app.listen({ host: opts.host, port });
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' && opts.portFallback && attempt < PORT_ATTEMPTS && port !== 0) {
+        port++;
+        continue;
+      }
+      await app.close();
+      if (code === 'EADDRINUSE') throw new StartupError(`Port ${port} on ${opts.host} is already in use.`, `Stop the other program, or pick another port with --port.`);
+      if (code === 'EADDRNOTAVAIL') throw new StartupError(`${opts.host} is not an address of this machine.`, 'Use 127.0.0.1, 0.0.0.0 or one of this machine\'s addresses with --host.');
+      if (code === 'EACCES') throw new StartupError(`Not allowed to listen on port ${port}.`, 'Ports below 1024 need extra rights; use a higher port.');
+      throw err;
+    }
+  }
+  const address = app.server.address();
+  ctx.bind.port = typeof address === 'object' && address ? address.port : port;
+  const localUrl = `http://${isWildcard(opts.host) || opts.host === 'localhost' ? '127.0.0.1' : opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${ctx.bind.port}/`;
+
+  if (ctx.exposure.fixed) {
+    const urls = isWildcard(opts.host) ? externalAddresses().map((a) => urlFor(a.address, ctx.bind.port)) : [urlFor(opts.host, ctx.bind.port)];
+    say(`Halo Forge is serving ${opts.host}:${ctx.bind.port}, reachable from the network${urls.length ? `: ${urls.join(' ')}` : ''}`);
+  } else {
+    say(`Halo Forge is serving ${localUrl}`);
+    const setting = ctx.settings.read().remoteAccess;
+    if (setting.enabled && opts.restoreRemoteAccess !== false) {
+      try {
+        const state = await ctx.exposure.enable(setting.interface, setting.port);
+        say(`Remote access is ON (saved in ${ctx.settings.path}): ${state.urls.join(' ')}`);
+      } catch (err) {
+        say(`Remote access is saved as on, but could not be opened: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  const remote = ctx.exposure.state().enabled;
+  if (opts.auth === 'off') {
+    say(`WARNING: authentication is OFF${remote ? ' and this server is reachable from the network: anyone who can reach it can operate this workstation' : ''}.`);
+  } else if (ctx.envToken) {
+    say('API tokens: using HALOFORGE_API_TOKEN from the environment (the token file is ignored).');
+  } else if (opts.auth === 'on' || remote) {
+    say(
+      ctx.store.size === 0
+        ? 'Authentication is ON and no API token exists yet. Create one with: halo-forge token create NAME'
+        : `Authentication is ON for ${opts.auth === 'on' ? 'every client' : 'remote clients'} (${ctx.store.size} token${ctx.store.size === 1 ? '' : 's'}).`,
+    );
+  } else {
+    say('Local clients need no token; remote access is off.');
+  }
+
+  ctx.store.watch();
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= app.close().then(() => undefined));
+  return { app, url: localUrl, port: ctx.bind.port, stop };
+}
+
+/**
+ * `halo-forge serve` as a long-running process: stops gracefully on SIGINT,
+ * SIGTERM or the supervisor's word, and when the supervisor disappears (so no
+ * orphan outlives a killed desktop app).
+ */
+export async function runServe(opts: ServeOptions): Promise<void> {
+  let server: RunningServer;
+  try {
+    server = await serve(opts);
+  } catch (err) {
+    if (err instanceof StartupError) tellSupervisor({ type: 'fatal', message: err.message, hint: err.hint });
+    throw err;
+  }
+  tellSupervisor({ type: 'ready', port: server.port, url: server.url, pid: process.pid });
+
+  const shutdown = async (exitCode: number) => {
+    const force = setTimeout(() => process.exit(exitCode), 10_000).unref();
+    try {
+      await server.stop();
+    } finally {
+      clearTimeout(force);
+      process.exit(exitCode);
+    }
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+  onSupervisorMessage((m) => {
+    if (m?.type === 'shutdown') void shutdown(0);
+  });
+  if (process.send) process.once('disconnect', () => void shutdown(0));
+  if (process.send || parentPort) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void shutdown(0);
+    }, 1000).unref();
+  }
+}
