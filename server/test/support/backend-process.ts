@@ -1,0 +1,91 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendMessage } from '../../../shared/ipc.js';
+
+export const CLI = fileURLToPath(new URL('../../bin/halo-forge.js', import.meta.url));
+
+export function tempHome(prefix = 'halo-forge-test-'): { home: string; cleanup(): void } {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+/** The environment a test process gets: its own home, no inherited secrets, no real keyring unless asked. */
+export function testEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HALOFORGE_HOME: home, HOME: home, HF_HOME: join(home, 'hf-home'), ...extra };
+  for (const k of ['HALOFORGE_API_TOKEN', 'HALOFORGE_TOKEN_STORE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+export interface BackendProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the real backend (the built CLI) as a child process and waits for
+ * its `ready` message over IPC. Needs `npm run build:node` first.
+ */
+export async function startBackend(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<BackendProcess> {
+  const child = fork(CLI, ['serve', '--port', '0', '--log-level', 'info', ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const ready = await new Promise<Extract<BackendMessage, { type: 'ready' }>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`backend did not become ready:\n${out}`)), timeoutMs);
+    child.on('message', (m: BackendMessage) => {
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        resolve(m);
+      }
+      if (m.type === 'fatal') {
+        clearTimeout(timer);
+        reject(new Error(`backend failed: ${m.message}`));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`backend exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    child,
+    port: ready.port,
+    url: ready.url,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = fork(CLI, args, { env, stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin!.end(input ?? '');
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Polls `check` until it returns true or the deadline passes; tests wait for conditions, never sleep. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
