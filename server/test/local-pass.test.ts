@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { clientAddress, hostAllowed, isLoopbackAddress, localPass, parseTrustedProxies } from '../src/auth/local-pass.js';
+
+const none = parseTrustedProxies(undefined);
+const proxy = parseTrustedProxies('127.0.0.1,10.0.0.0/8');
+
+describe('loopback addresses', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.8.9.10', true],
+    ['::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['[::1]', true],
+    ['192.168.1.5', false],
+    ['::ffff:192.168.1.5', false],
+    ['0.0.0.0', false],
+    ['', false],
+    [undefined, false],
+    ['testclient', false],
+    ['localhost', false],
+  ])('%s → %s', (address, loopback) => {
+    expect(isLoopbackAddress(address)).toBe(loopback);
+  });
+});
+
+describe('the local pass', () => {
+  const local = { host: '127.0.0.1:8000' };
+  it.each([
+    ['loopback peer, loopback Host', '127.0.0.1', local, true],
+    ['IPv6 loopback', '::1', { host: '[::1]:8000' }, true],
+    ['localhost Host on any port', '127.0.0.1', { host: 'localhost:1234' }, true],
+    ['mapped IPv4 loopback', '::ffff:127.0.0.1', local, true],
+    ['unknown peer', undefined, local, false],
+    ['empty peer', '', local, false],
+    ['LAN peer', '192.168.1.50', local, false],
+    ['same-host proxy (X-Forwarded-For)', '127.0.0.1', { ...local, 'x-forwarded-for': '203.0.113.7' }, false],
+    ['same-host proxy (Forwarded)', '127.0.0.1', { ...local, forwarded: 'for=203.0.113.7' }, false],
+    ['same-host proxy (X-Real-IP)', '127.0.0.1', { ...local, 'x-real-ip': '203.0.113.7' }, false],
+    ['forwarded loopback from an untrusted proxy', '127.0.0.1', { ...local, 'x-forwarded-for': '127.0.0.1' }, false],
+    ['DNS rebinding: foreign Host', '127.0.0.1', { host: 'evil.example:8000' }, false],
+    ['no Host at all', '127.0.0.1', {}, false],
+    ['cross-origin page', '127.0.0.1', { ...local, origin: 'https://evil.example' }, false],
+    ['null origin (sandboxed frame)', '127.0.0.1', { ...local, origin: 'null' }, false],
+    ['same-machine origin', '127.0.0.1', { ...local, origin: 'http://localhost:5173' }, true],
+    ['cross-site fetch metadata', '127.0.0.1', { ...local, 'sec-fetch-site': 'cross-site' }, false],
+    ['same-origin fetch metadata', '127.0.0.1', { ...local, 'sec-fetch-site': 'same-origin' }, true],
+  ])('%s → %s', (_what, peer, headers, expected) => {
+    expect(localPass({ peer, headers, trustedProxies: none }).local).toBe(expected);
+  });
+
+  it.each([
+    ['trusted proxy forwarding a local client', '127.0.0.1', { ...local, 'x-forwarded-for': '127.0.0.1' }, true],
+    ['trusted proxy forwarding a remote client', '127.0.0.1', { ...local, 'x-forwarded-for': '203.0.113.7' }, false],
+    ['client-chosen left-most entry is ignored', '10.1.2.3', { ...local, 'x-forwarded-for': '127.0.0.1, 203.0.113.7' }, false],
+    ['unreadable forwarded entry', '127.0.0.1', { ...local, 'x-forwarded-for': 'garbage' }, false],
+  ])('with --trust-proxy: %s → %s', (_what, peer, headers, expected) => {
+    expect(localPass({ peer, headers, trustedProxies: proxy }).local).toBe(expected);
+  });
+});
+
+describe('client address', () => {
+  it('is the peer when it is not a trusted proxy, whatever the headers say', () => {
+    expect(clientAddress('192.168.1.9', { 'x-forwarded-for': '1.2.3.4' }, proxy)).toBe('192.168.1.9');
+  });
+  it('is the right-most untrusted hop behind trusted proxies', () => {
+    expect(clientAddress('10.0.0.2', { 'x-forwarded-for': '6.6.6.6, 203.0.113.7, 10.0.0.9' }, proxy)).toBe('203.0.113.7');
+    expect(clientAddress('10.0.0.2', { forwarded: 'for=198.51.100.4;proto=https, for="[2001:db8::1]:4711"' }, proxy)).toBe('2001:db8::1');
+  });
+});
+
+describe('Host allowlist for loopback listeners', () => {
+  it.each([
+    ['127.0.0.1:8000', [], true],
+    ['localhost', [], true],
+    ['[::1]:8000', [], true],
+    ['app.localhost:8000', [], true],
+    ['evil.example:8000', [], false],
+    ['127.0.0.1.evil.example', [], false],
+    ['workstation.lan:8000', ['workstation.lan'], true],
+    ['workstation.lan:9000', ['workstation.lan:8000'], false],
+    [undefined, [], false],
+  ])('%s with %j → %s', (host, allowed, ok) => {
+    expect(hostAllowed(host, allowed)).toBe(ok);
+  });
+});
+
+describe('--trust-proxy parsing', () => {
+  it('names the entry it cannot read', () => {
+    expect(() => parseTrustedProxies('10.0.0.0/8,nonsense')).toThrow('--trust-proxy: "nonsense" is not an IP address or CIDR range');
+    expect(() => parseTrustedProxies('10.0.0.0/33')).toThrow('--trust-proxy: "10.0.0.0/33" has a bad prefix length');
+  });
+});
