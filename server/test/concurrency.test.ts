@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, startBackend, tempHome, testEnv, waitFor, type BackendProcess } from './support/backend-process.js';
+
+let cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
+  cleanups = [];
+});
+
+describe('CLI processes and a running server sharing the store', () => {
+  it('lose nothing and resurrect nothing, and the file is valid JSON throughout', async () => {
+    const { home, cleanup } = tempHome();
+    cleanups.push(cleanup);
+    const env = testEnv(home, { HALOFORGE_KEYRING: 'off' });
+    const server: BackendProcess = await startBackend(['--auth', 'on'], env);
+    cleanups.push(() => server.stop());
+    const storePath = join(home, 'tokens.json');
+
+    // Tokens that will be revoked while the server is using them (and flushing last-used).
+    const doomed: Record<string, string> = {};
+    for (const name of ['r1', 'r2', 'r3', 'r4']) doomed[name] = JSON.parse((await runCli(['token', 'create', name, '--json'], env)).stdout).token;
+
+    let invalidSeen = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const text = readFileSync(storePath, 'utf8');
+        try {
+          JSON.parse(text);
+        } catch {
+          invalidSeen++;
+        }
+        await Promise.all(
+          Object.values(doomed).map((secret) => fetch(`http://127.0.0.1:${server.port}/api/public/health`, { headers: { authorization: `Bearer ${secret}` } })),
+        );
+      }
+    })();
+
+    const creators = Array.from({ length: 8 }, (_, i) => runCli(['token', 'create', `c${i}`, '--json'], env));
+    const revokers = Object.keys(doomed).map((name) => runCli(['token', 'revoke', name], env));
+    const results = await Promise.all([...creators, ...revokers]);
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(results.map(() => [0, '']));
+
+    // Keep verifying until the server's next last-used flush (the only writer left) has rewritten the file.
+    const afterCli = statSync(storePath, { bigint: true }).mtimeNs;
+    await waitFor(() => statSync(storePath, { bigint: true }).mtimeNs !== afterCli, 8000, "the server's last-used flush");
+    watching = false;
+    await watcher;
+    await server.stop();
+
+    expect(invalidSeen).toBe(0);
+    const names = (JSON.parse(readFileSync(storePath, 'utf8')).tokens as { name: string }[]).map((t) => t.name).sort();
+    expect(names).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7']);
+    const created = results.slice(0, 8).map((r) => JSON.parse(r.stdout).token as string);
+    const again = await startBackend(['--auth', 'on'], env);
+    cleanups.push(() => again.stop());
+    for (const secret of created) expect((await fetch(`http://127.0.0.1:${again.port}/api/public/health`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    for (const secret of Object.values(doomed)) expect((await fetch(`http://127.0.0.1:${again.port}/api/public/health`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+  });
+});
