@@ -1,0 +1,130 @@
+// The OS keyring, behind one small interface. The rest of the backend never
+// learns which library talks to the keyring (keytar-keyring.ts is the only
+// file that does), and tests hand in a fake or switch it off.
+
+export const KEYRING_SERVICE = 'halo-forge';
+
+/** What a keyring library has to offer; keytar-keyring.ts adapts keytar to it. */
+export interface KeyringBackend {
+  get(service: string, account: string): Promise<string | null>;
+  set(service: string, account: string, value: string): Promise<void>;
+  delete(service: string, account: string): Promise<boolean>;
+}
+
+export interface KeyringState {
+  available: boolean;
+  /** Why the keyring is not used, for a person; null when it answered. */
+  reason: string | null;
+}
+
+export interface Keyring {
+  /** What the last call learnt about the keyring. */
+  state(): KeyringState;
+  /** These throw KeyringUnavailableError, never hang longer than the timeout. */
+  get(account: string): Promise<string | null>;
+  set(account: string, value: string): Promise<void>;
+  delete(account: string): Promise<boolean>;
+}
+
+export class KeyringUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'KeyringUnavailableError';
+  }
+}
+
+export function disabledKeyring(reason: string): Keyring {
+  const fail = async (): Promise<never> => {
+    throw new KeyringUnavailableError(reason);
+  };
+  return { state: () => ({ available: false, reason }), get: fail, set: fail, delete: fail };
+}
+
+export interface GuardOptions {
+  service?: string;
+  /** A locked keyring under a display can wait for a password prompt forever. */
+  timeoutMs?: number;
+  /** How long to leave the keyring alone after it failed to answer in time. */
+  cooldownMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Wraps a backend so that no call can hang a request: each call races a
+ * timeout, and after a timeout the keyring counts as unavailable for a while.
+ * A call that never returns keeps a libuv thread-pool worker busy; without the
+ * cooldown, a status poll every few seconds would soon take every worker (and
+ * with them all asynchronous file I/O).
+ */
+export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions = {}): Keyring {
+  const service = options.service ?? KEYRING_SERVICE;
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const cooldownMs = options.cooldownMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  let backend: KeyringBackend | null = null;
+  let loadError: string | null = null;
+  let state: KeyringState = { available: true, reason: null };
+  let quietUntil = 0;
+
+  function open(): KeyringBackend {
+    if (backend) return backend;
+    if (loadError === null) {
+      try {
+        backend = load();
+        return backend;
+      } catch (err) {
+        loadError = (err as Error).message;
+      }
+    }
+    state = { available: false, reason: loadError };
+    throw new KeyringUnavailableError(loadError);
+  }
+
+  async function call<T>(fn: (b: KeyringBackend) => Promise<T>): Promise<T> {
+    const b = open();
+    if (now() < quietUntil) throw new KeyringUnavailableError(state.reason ?? 'The keyring is unavailable.');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        quietUntil = now() + cooldownMs;
+        const reason = `The keyring did not answer within ${seconds(timeoutMs)} (it may be locked and waiting for a password); using the file instead, and not asking the keyring again for ${seconds(cooldownMs)}.`;
+        state = { available: false, reason };
+        reject(new KeyringUnavailableError(reason));
+      }, timeoutMs);
+    });
+    try {
+      const result = await Promise.race([fn(b), timeout]);
+      state = { available: true, reason: null };
+      return result;
+    } catch (err) {
+      if (err instanceof KeyringUnavailableError) throw err;
+      const reason = `No Secret Service answered: ${(err as Error)?.message ?? String(err)}`;
+      state = { available: false, reason };
+      throw new KeyringUnavailableError(reason);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // Concurrent status reads share one keyring call, so a hung keyring holds one worker, not one per request.
+  const reading = new Map<string, Promise<string | null>>();
+  function get(account: string): Promise<string | null> {
+    let pending = reading.get(account);
+    if (!pending) {
+      pending = call((b) => b.get(service, account)).finally(() => reading.delete(account));
+      reading.set(account, pending);
+    }
+    return pending;
+  }
+
+  return {
+    state: () => state,
+    get,
+    set: (account, value) => call((b) => b.set(service, account, value)),
+    delete: (account) => call((b) => b.delete(service, account)),
+  };
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
