@@ -1,15 +1,337 @@
-// Placeholder interface; the Hugging Face access issue replaces this file.
-import type { HfStatus, ModelCheck } from '../../../shared/api.js';
+// Hugging Face access for the workstation: where its token lives, what the
+// Hub says about it, and which models it opens. Routes and the CLI both work
+// through this service; neither ever receives the token back.
+import type { HfRole, HfStatus, ModelCheck } from '../../../shared/api.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import { httpError } from '../errors.js';
+import { readTextIfExists } from '../fs/private-file.js';
+import { buildChildEnv } from './child-env.js';
+import {
+  envHfToken,
+  HF_KEYRING_ACCOUNT,
+  hfCacheTokenPath,
+  hfSecretFilePath,
+  hfTokenShapeProblem,
+  resolveHfCredential,
+  type HfCredential,
+  type HfCredentialSources,
+} from './hf-credential.js';
+import { HubClient, hubUrl, modelIdProblem, type WhoamiOutcome } from './hub-client.js';
+import { KeyringUnavailableError, type Keyring, type KeyringState } from './keyring.js';
+import { openKeyring } from './keytar-keyring.js';
+import { registerSecret } from './redact.js';
+import { SecretFile } from './secret-file.js';
+import { isStale, VerificationCache, type Verification } from './verification-cache.js';
+
+export interface HfSaveInput {
+  token?: string;
+  verify: boolean;
+  adoptHfCache?: boolean;
+}
+
+/** Who asked, for the audit log. */
+export interface HfOrigin {
+  address?: string;
+  via?: 'api' | 'cli';
+}
 
 export interface HfAccess {
   status(): Promise<HfStatus>;
-  save(request: { token?: string; verify: boolean; adoptHfCache?: boolean }): Promise<HfStatus>;
-  clear(): Promise<HfStatus>;
+  save(request: HfSaveInput, origin?: HfOrigin): Promise<HfStatus>;
+  clear(origin?: HfOrigin): Promise<HfStatus>;
+  /** Asks the Hub now, whatever the cached verdict. */
   verify(): Promise<HfStatus>;
   checkModel(model: string): Promise<ModelCheck>;
+  /** The environment for a serving or training process: see buildChildEnv. */
+  childEnv(base?: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv>;
 }
 
-export function createHfAccess(_opts: { env: NodeJS.ProcessEnv; audit: AuditLog }): HfAccess {
-  return {} as HfAccess;
+export interface HfAccessOptions {
+  env: NodeJS.ProcessEnv;
+  audit: AuditLog | null;
+  keyring?: Keyring;
+  fetch?: typeof fetch;
+  now?: () => Date;
+  /** Re-verify a stale verdict in the background when the status is read (the server does; a CLI run asks explicitly). */
+  autoVerify?: boolean;
+  hubTimeoutMs?: number;
+}
+
+/** After a background verification could not reach the Hub, wait this long before the next one. */
+const AUTO_RETRY_MS = 10 * 60_000;
+
+export function createHfAccess(opts: HfAccessOptions): HfAccess {
+  return new HfAccessService(opts);
+}
+
+interface Resolution {
+  sources: HfCredentialSources;
+  credential: HfCredential | null;
+  keyring: KeyringState;
+  warnings: string[];
+}
+
+class HfAccessService implements HfAccess {
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly audit: AuditLog | null;
+  private readonly keyring: Keyring;
+  private readonly file: SecretFile;
+  private readonly cache: VerificationCache;
+  private readonly hub: HubClient;
+  private readonly now: () => Date;
+  private readonly autoVerify: boolean;
+  private background: Promise<void> | null = null;
+  private nextBackgroundAt = 0;
+
+  constructor(opts: HfAccessOptions) {
+    this.env = opts.env;
+    this.audit = opts.audit;
+    this.keyring = opts.keyring ?? openKeyring(opts.env);
+    this.file = new SecretFile(hfSecretFilePath(opts.env));
+    this.cache = new VerificationCache(opts.env);
+    this.hub = new HubClient(hubUrl(opts.env), { fetch: opts.fetch, timeoutMs: opts.hubTimeoutMs });
+    this.now = opts.now ?? (() => new Date());
+    this.autoVerify = opts.autoVerify ?? true;
+  }
+
+  async status(): Promise<HfStatus> {
+    const r = await this.resolve();
+    const verdict = r.credential ? this.cache.lookup(r.credential.token) : null;
+    // Never on the request's path: the Hub rate-limits whoami, and status is polled.
+    if (r.credential && this.autoVerify && isStale(verdict, this.now())) this.verifyInBackground(r.credential.token);
+    return this.describe(r, verdict);
+  }
+
+  async save(request: HfSaveInput, origin: HfOrigin = {}): Promise<HfStatus> {
+    let token: string;
+    if (request.adoptHfCache) {
+      const adopted = this.readHfCache();
+      if (!adopted) throw httpError(400, 'hf.invalid_token', `The Hugging Face tools have no token saved at ${hfCacheTokenPath(this.env)}; paste a token instead.`);
+      token = adopted;
+    } else if (typeof request.token === 'string') {
+      token = request.token.trim();
+    } else {
+      throw httpError(400, 'hf.invalid_token', 'Send the Hugging Face token as "token", or "adoptHfCache": true to adopt the one the Hugging Face tools saved.');
+    }
+    const problem = hfTokenShapeProblem(token);
+    if (problem) throw httpError(400, 'hf.invalid_token', problem);
+    registerSecret(token);
+
+    let verdict: Omit<Verification, 'fingerprint'>;
+    if (request.verify) {
+      const answer = await this.hub.whoami(token);
+      if (answer.kind === 'rejected') throw httpError(422, 'hf.rejected', `The Hugging Face Hub refused this token: ${answer.reason}. Nothing was saved.`);
+      if (answer.kind === 'unreachable') {
+        throw httpError(
+          503,
+          'hf.unreachable',
+          `${answer.reason} Nothing was saved. To save the token without verifying it, send "verify": false (CLI: halo-forge hf login --no-verify).`,
+          answer.retryAfter ? { 'retry-after': String(answer.retryAfter) } : {},
+        );
+      }
+      verdict = this.verdictOf(answer);
+    } else {
+      verdict = { outcome: 'unverified', username: null, tokenName: null, role: null, canWrite: false, reason: null, checkedAt: null };
+    }
+
+    const where = await this.store(token);
+    this.cache.record(token, verdict);
+    const who = verdict.outcome === 'verified' ? `verified as ${verdict.username} (role ${verdict.role ?? 'unknown'})` : 'not verified';
+    this.audit?.append({
+      event: 'hf.saved',
+      address: origin.address,
+      detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}`,
+    });
+    return this.status();
+  }
+
+  async clear(origin: HfOrigin = {}): Promise<HfStatus> {
+    const r = await this.resolve();
+    if (r.credential?.source === 'env') {
+      const variable = r.sources.env!.variable;
+      throw httpError(
+        409,
+        'hf.env_token',
+        `The Hugging Face token in use comes from ${variable} in the backend's environment, which Halo Forge cannot clear. Remove ${variable} from the shell profile, service unit or launch agent that starts Halo Forge, then restart it.`,
+      );
+    }
+    const removed: string[] = [];
+    try {
+      if (await this.keyring.delete(HF_KEYRING_ACCOUNT)) removed.push('keyring');
+    } catch (err) {
+      if (!(err instanceof KeyringUnavailableError)) throw err;
+    }
+    try {
+      if (this.file.remove()) removed.push('file');
+    } catch (err) {
+      throw httpError(500, 'hf.storage_failed', `Could not remove ${this.file.path}: ${(err as Error).message}`);
+    }
+    for (const token of [r.sources.keyring, r.sources.file]) if (token) this.cache.forget(token);
+    if (removed.length > 0) {
+      this.audit?.append({ event: 'hf.cleared', address: origin.address, detail: `Hugging Face token removed from the ${removed.join(' and ')}${origin.via === 'cli' ? ', from the CLI' : ''}` });
+    }
+    return this.status();
+  }
+
+  async verify(): Promise<HfStatus> {
+    const r = await this.resolve();
+    if (!r.credential) throw httpError(400, 'hf.invalid_token', 'There is no Hugging Face token to verify; save one first.');
+    const answer = await this.hub.whoami(r.credential.token);
+    if (answer.kind === 'unreachable') {
+      throw httpError(503, 'hf.unreachable', `${answer.reason} The last verification result is kept.`, answer.retryAfter ? { 'retry-after': String(answer.retryAfter) } : {});
+    }
+    this.recordAnswer(r.credential.token, answer);
+    return this.describe(r, this.cache.lookup(r.credential.token));
+  }
+
+  async checkModel(model: string): Promise<ModelCheck> {
+    const problem = modelIdProblem(model);
+    if (problem) throw httpError(400, 'hf.invalid_model', problem);
+    const r = await this.resolve();
+    return this.hub.checkModel(model, r.credential?.token ?? null);
+  }
+
+  async childEnv(base: NodeJS.ProcessEnv = this.env): Promise<NodeJS.ProcessEnv> {
+    const r = await this.resolve();
+    return buildChildEnv(base, r.credential?.token ?? null);
+  }
+
+  private async resolve(): Promise<Resolution> {
+    const warnings: string[] = [];
+    let keyring: string | null = null;
+    try {
+      keyring = (await this.keyring.get(HF_KEYRING_ACCOUNT)) || null;
+    } catch (err) {
+      if (!(err instanceof KeyringUnavailableError)) throw err;
+    }
+    let file: string | null = null;
+    try {
+      const read = this.file.read();
+      file = read?.value ?? null;
+      if (read?.warning) warnings.push(read.warning);
+    } catch (err) {
+      warnings.push(`Could not read ${this.file.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+    }
+    const sources: HfCredentialSources = { env: envHfToken(this.env), keyring, file, hfCache: this.readHfCache() };
+    for (const token of [sources.env?.token, keyring, file, sources.hfCache]) registerSecret(token);
+    return { sources, credential: resolveHfCredential(sources), keyring: this.keyring.state(), warnings };
+  }
+
+  /** The Hugging Face tools' token, when it looks like one; read, never written. */
+  private readHfCache(): string | null {
+    try {
+      const token = readTextIfExists(hfCacheTokenPath(this.env))?.trim() ?? '';
+      return token && hfTokenShapeProblem(token) === null ? token : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The keyring when it answers, else the 0600 file. Returns where the token went. */
+  private async store(token: string): Promise<'keyring' | 'file'> {
+    try {
+      await this.keyring.set(HF_KEYRING_ACCOUNT, token);
+      try {
+        this.file.remove();
+      } catch {
+        // The keyring copy wins over a leftover file anyway.
+      }
+      return 'keyring';
+    } catch (err) {
+      if (!(err instanceof KeyringUnavailableError)) throw err;
+    }
+    try {
+      this.file.write(token);
+    } catch (err) {
+      const keyring = this.keyring.state().reason ?? 'the keyring is unavailable';
+      throw httpError(500, 'hf.storage_failed', `Could not save the Hugging Face token: ${keyring.replace(/\.$/, '')}, and writing ${this.file.path} failed (${(err as Error).message}).`);
+    }
+    // An older keyring copy would win over this file once the keyring answers again.
+    try {
+      await this.keyring.delete(HF_KEYRING_ACCOUNT);
+    } catch {
+      // Unavailable: nothing to shadow the file now.
+    }
+    return 'file';
+  }
+
+  private verdictOf(answer: Extract<WhoamiOutcome, { kind: 'ok' }>): Omit<Verification, 'fingerprint'> {
+    return { outcome: 'verified', username: answer.username, tokenName: answer.tokenName, role: answer.role, canWrite: answer.canWrite, reason: null, checkedAt: this.now().toISOString() };
+  }
+
+  private recordAnswer(token: string, answer: Exclude<WhoamiOutcome, { kind: 'unreachable' }>): void {
+    this.cache.record(
+      token,
+      answer.kind === 'ok'
+        ? this.verdictOf(answer)
+        : { outcome: 'rejected', username: null, tokenName: null, role: null, canWrite: false, reason: answer.reason, checkedAt: this.now().toISOString() },
+    );
+  }
+
+  private verifyInBackground(token: string): void {
+    if (this.background || Date.now() < this.nextBackgroundAt) return;
+    this.background = this.hub
+      .whoami(token)
+      .then((answer) => {
+        if (answer.kind === 'unreachable') this.nextBackgroundAt = Date.now() + Math.max(AUTO_RETRY_MS, (answer.retryAfter ?? 0) * 1000);
+        else this.recordAnswer(token, answer);
+      })
+      .catch(() => {
+        this.nextBackgroundAt = Date.now() + AUTO_RETRY_MS;
+      })
+      .finally(() => {
+        this.background = null;
+      });
+  }
+
+  private describe(r: Resolution, verdict: Verification | null): HfStatus {
+    const { credential, sources } = r;
+    const verified = verdict?.outcome === 'verified';
+    const warnings = [...r.warnings];
+    if (verified && verdict.canWrite) {
+      warnings.push('This token can write to Hugging Face repositories; a read token is enough to download models. Create one at https://huggingface.co/settings/tokens and save it instead.');
+    }
+    const stored = sources.keyring ? 'keyring' : sources.file ? 'file' : null;
+    if (credential?.source === 'env' && stored) {
+      warnings.push(`A token saved in the ${stored === 'keyring' ? 'system keyring' : 'secret file'} is not used while ${sources.env!.variable} is set in the environment: the environment value wins.`);
+    }
+    if (credential && verdict?.outcome === 'unverified') warnings.push('This token was saved without verification; verify it once the Hugging Face Hub can be reached.');
+    if (credential && verdict?.outcome === 'rejected') warnings.push(`The Hugging Face Hub refused this token when it was last checked (${verdict.reason}); save a new one.`);
+    const storedToken = sources.keyring ?? sources.file;
+    return {
+      present: credential !== null,
+      source: credential?.source ?? 'none',
+      verified,
+      username: verified ? verdict.username : null,
+      tokenName: verified ? verdict.tokenName : null,
+      role: verified ? (verdict.role as HfRole) : null,
+      canClear: credential?.source === 'keyring' || credential?.source === 'file',
+      keyring: r.keyring,
+      checkedAt: verdict?.checkedAt ?? null,
+      message: this.message(r, verdict),
+      warnings,
+      hfCacheAvailable: sources.hfCache !== null && sources.hfCache !== storedToken,
+    };
+  }
+
+  private message(r: Resolution, verdict: Verification | null): string {
+    const { credential, sources } = r;
+    if (!credential) {
+      return `No Hugging Face token: open models download fine; gated and private ones need a read token.${sources.hfCache ? ' The Hugging Face tools have one saved on this machine: adopt it to use it.' : ''}`;
+    }
+    const where = {
+      env: `Using ${sources.env?.variable} from the backend's environment; Halo Forge cannot clear it (remove it from the shell profile, service unit or launch agent that starts Halo Forge, then restart).`,
+      keyring: 'Using the token saved in the system keyring.',
+      file: `Using the token saved in ${this.file.path}.`,
+      'hf-cache': `Using the token the Hugging Face tools saved in ${hfCacheTokenPath(this.env)} (read-only); adopt it to keep it with Halo Forge.`,
+    }[credential.source];
+    const checked = !verdict
+      ? ' Not verified with the Hub yet.'
+      : verdict.outcome === 'verified'
+        ? ` Verified as ${verdict.username}${verdict.tokenName ? ` (token "${verdict.tokenName}", role ${verdict.role ?? 'unknown'})` : ''}.`
+        : verdict.outcome === 'rejected'
+          ? ` The Hub refused it when last checked: ${verdict.reason}.`
+          : ' Saved without verification.';
+    return where + checked;
+  }
 }
