@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The backend entry the app ships, compiled: needs `npm run build:node`. */
-export const BACKEND_ENTRY = join(ROOT, 'dist', 'electron', 'backend-entry.js');
+/** The bundled backend the app ships and forks: needs `npm run build`. */
+export const BACKEND_ENTRY = join(ROOT, 'dist', 'backend', 'halo-forge.mjs');
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 export function requireBuild(): void {
-  for (const file of [BACKEND_ENTRY, join(ROOT, 'dist', 'server', 'src', 'cli', 'main.js')]) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run build:node" before the electron tests.`);
+  for (const file of [BACKEND_ENTRY, join(ROOT, 'dist', 'electron', 'supervisor.js')]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run build" before the electron tests.`);
   }
 }
 
