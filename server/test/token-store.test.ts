@@ -79,7 +79,7 @@ describe('token store', () => {
     const server = new TokenStore(path).load();
     const { token } = await server.create({ name: 'a' });
     await new TokenStore(path).load().create({ name: 'b' });
-    server.recordUse((server.verify(token) as { record: never }).record, new Date('2026-05-07T12:14:22Z'));
+    server.recordUse((server.verify(token) as { record: never }).record, Date.parse('2026-05-07T12:14:22Z'));
     await server.flushLastUsed();
     expect(fileTokens().map((t) => [t.name, t.lastUsed])).toEqual([
       ['a', '2026-05-07T12:14:22+00:00'],

@@ -7,10 +7,16 @@ export type Credential =
 
 const MAX_CREDENTIAL_LENGTH = 512;
 
-function count(rawHeaders: readonly string[], name: string): number {
-  let n = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) n++;
-  return n;
+/** Whether a credential header was sent twice; one pass over the raw header list. */
+function repeatedCredentialHeader(rawHeaders: readonly string[]): string | null {
+  let authorization = 0;
+  let apiKey = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorization++;
+    else if (name.length === 9 && name.toLowerCase() === 'x-api-key') apiKey++;
+  }
+  return authorization > 1 ? 'Authorization' : apiKey > 1 ? 'X-API-Key' : null;
 }
 
 /**
@@ -23,8 +29,8 @@ export function extractCredential(headers: IncomingHttpHeaders, rawHeaders: read
   const apiKey = headers['x-api-key'];
   if (authorization === undefined && apiKey === undefined) return { kind: 'none' };
   // Node keeps only the first Authorization header; the raw list shows a smuggled second one.
-  if (count(rawHeaders, 'authorization') > 1) return { kind: 'malformed', reason: 'more than one Authorization header' };
-  if (count(rawHeaders, 'x-api-key') > 1) return { kind: 'malformed', reason: 'more than one X-API-Key header' };
+  const repeated = repeatedCredentialHeader(rawHeaders);
+  if (repeated) return { kind: 'malformed', reason: `more than one ${repeated} header` };
 
   let bearer: string | undefined;
   if (authorization !== undefined) {

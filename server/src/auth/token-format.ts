@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const API_TOKEN_PREFIX = 'hfk_';
 const SECRET_BYTES = 32;
@@ -20,7 +20,8 @@ export function looksLikeApiToken(value: string): boolean {
  * would only cost throughput.
  */
 export function hashApiToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  // crypto.hash: the one-shot form, about 3x cheaper than createHash().update().digest().
+  return hash('sha256', token, 'hex');
 }
 
 /** Null when the name is fine, else why not. */

@@ -51,7 +51,7 @@ const RELOAD_POLL_MS = 200;
 export class TokenStore {
   private byHash = new Map<string, TokenRecord>();
   private records: TokenRecord[] = [];
-  private pendingUse = new Map<string, { hash: string; at: string }>();
+  private pendingUse = new Map<string, { hash: string; at: number }>();
   private fileStamp = '';
   private timers: NodeJS.Timeout[] = [];
   private flushing: Promise<void> | null = null;
@@ -75,7 +75,10 @@ export class TokenStore {
   }
 
   list(): TokenInfo[] {
-    return this.records.map(({ hash: _hash, ...info }) => ({ ...info, lastUsed: this.pendingUse.get(info.name)?.at ?? info.lastUsed }));
+    return this.records.map(({ hash: _hash, ...info }) => {
+      const pending = this.pendingUse.get(info.name);
+      return { ...info, lastUsed: pending && pending.hash === _hash ? isoSeconds(new Date(pending.at)) : info.lastUsed };
+    });
   }
 
   get size(): number {
@@ -90,8 +93,9 @@ export class TokenStore {
     return { status: 'ok', record };
   }
 
-  recordUse(record: TokenRecord, at = new Date()): void {
-    this.pendingUse.set(record.name, { hash: record.hash, at: isoSeconds(at) });
+  /** On the request path: a map write, no formatting, no I/O. */
+  recordUse(record: TokenRecord, at = Date.now()): void {
+    this.pendingUse.set(record.name, { hash: record.hash, at });
   }
 
   async create(options: CreateTokenOptions, now = new Date()): Promise<{ record: TokenRecord; token: string }> {
@@ -141,7 +145,8 @@ export class TokenStore {
             const use = pending.get(t.name);
             // Same name but another hash is a token created after a revoke: not ours to touch.
             if (!use || use.hash !== t.hash) return t;
-            return !t.lastUsed || t.lastUsed < use.at ? { ...t, lastUsed: use.at } : t;
+            const at = isoSeconds(new Date(use.at));
+            return !t.lastUsed || t.lastUsed < at ? { ...t, lastUsed: at } : t;
           }),
         );
         for (const [name, use] of pending) if (this.pendingUse.get(name) === use) this.pendingUse.delete(name);

@@ -53,6 +53,7 @@ function reject(reply: FastifyReply, status: number, error: ErrorCode, message: 
 export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) => {
   app.decorateRequest('caller', null as never);
   app.decorateRequest('clientAddress', null);
+  const noteFirstUse = firstUseTracker(opts.audit);
 
   app.addHook('onRequest', async (request, reply) => {
     const { headers } = request;
@@ -76,7 +77,8 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       if (wait > 0) {
         return reject(reply, 429, 'auth.throttled', `Too many failed attempts from ${address}; try again in ${wait} s.`, { 'retry-after': String(wait) });
       }
-      const result = credential.kind === 'token' ? opts.authority().verify(credential.value) : null;
+      const authority = opts.authority();
+      const result = credential.kind === 'token' ? authority.verify(credential.value) : null;
       if (!result || result.status !== 'ok') {
         const code: ErrorCode = result?.status === 'expired' ? 'auth.expired' : 'auth.invalid';
         const reason = credential.kind === 'malformed' ? credential.reason : code === 'auth.expired' ? 'token expired' : 'unknown or revoked token';
@@ -92,8 +94,8 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
               : 'The token is not valid: it is unknown or has been revoked.';
         return reject(reply, 401, code, message, { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` });
       }
-      opts.authority().recordUse(result.record);
-      noteFirstUse(opts, result.record.name, address);
+      authority.recordUse(result.record);
+      noteFirstUse(result.record.name, address);
       request.caller = { kind: 'token', name: result.record.name, scope: result.record.scope };
     } else if (opts.mode === 'off') {
       request.caller = { kind: 'open' };
@@ -118,14 +120,15 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
   });
 });
 
-const seenAddresses = new WeakMap<AuthGateOptions, Set<string>>();
-
-function noteFirstUse(opts: AuthGateOptions, token: string, address: string): void {
-  let seen = seenAddresses.get(opts);
-  if (!seen) seenAddresses.set(opts, (seen = new Set()));
-  const key = `${token}\n${address}`;
-  if (seen.has(key)) return;
-  if (seen.size > 10_000) seen.clear();
-  seen.add(key);
-  opts.audit.append({ event: 'token.first_use', token, address });
+/** Addresses each token has been used from since start; the first use from a new one is audited. */
+function firstUseTracker(audit: AuditLog) {
+  const seen = new Map<string, Set<string>>();
+  return (token: string, address: string) => {
+    let addresses = seen.get(token);
+    if (!addresses) seen.set(token, (addresses = new Set()));
+    if (addresses.has(address)) return;
+    if (addresses.size > 1000) addresses.clear();
+    addresses.add(address);
+    audit.append({ event: 'token.first_use', token, address });
+  };
 }
