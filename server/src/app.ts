@@ -142,6 +142,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     }),
     hf: options.hf ?? createHfAccess({ env, audit }),
     bind: { host, port: options.port ?? 8000 },
+    trustedProxies,
   };
   app.decorate('halo', ctx);
   for (const warning of store.warnings) app.log.warn(warning);

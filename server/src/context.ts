@@ -1,5 +1,6 @@
 import type { AuthMode } from '../../shared/api.js';
 import type { AuditLog } from './audit/audit-log.js';
+import type { TrustedProxies } from './auth/local-pass.js';
 import type { TokenAuthority } from './auth/env-token.js';
 import type { FailureThrottle } from './auth/throttle.js';
 import type { TokenStore } from './auth/token-store.js';
@@ -19,6 +20,7 @@ export interface ServerContext {
   exposure: Exposure;
   hf: HfAccess;
   bind: { host: string; port: number };
+  trustedProxies: TrustedProxies;
 }
 
 declare module 'fastify' {

@@ -263,3 +263,27 @@ describe('session, tokens API and audit', () => {
     });
   });
 });
+
+describe('the session route', () => {
+  it.each([
+    ['auto', LOCAL, HOST, { local: true, authRequired: false }],
+    ['auto', LAN, {}, { local: false, authRequired: true }],
+    ['on', LOCAL, HOST, { local: true, authRequired: true }],
+    ['off', LAN, {}, { local: false, authRequired: false }],
+  ] as const)('with --auth %s, %j tells whether this client needs a token', async (auth, peer, headers, expected) => {
+    const app = await start({ auth });
+    const res = await app.inject({ url: '/api/public/auth/session', headers, ...peer });
+    expect(res.json()).toEqual({ ...expected, token: null });
+  });
+
+  it('names the token a caller used, and rejects a revoked one', async () => {
+    const app = await start();
+    const { token } = await newToken(app, { name: 'phone', scope: 'read' });
+    const res = await app.inject({ url: '/api/public/auth/session', headers: { authorization: `Bearer ${token}` }, ...LAN });
+    expect(res.json()).toEqual({ local: false, authRequired: true, token: { name: 'phone', scope: 'read' } });
+    await app.inject({ method: 'DELETE', url: '/api/public/tokens/phone', headers: HOST, ...LOCAL });
+    const after = await app.inject({ url: '/api/public/auth/session', headers: { authorization: `Bearer ${token}` }, ...LAN });
+    expect(after.statusCode).toBe(401);
+    expect(after.json().error).toBe('auth.invalid');
+  });
+});

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { AuthSession, Health } from '../../../shared/api.js';
 import { version } from '../version.js';
+import { localPass } from '../auth/local-pass.js';
 
 const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read')]);
 
@@ -25,10 +26,12 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request): Promise<AuthSession> => {
-      const caller = request.caller;
+      const { caller } = request;
+      const local = localPass({ peer: request.socket.remoteAddress, headers: request.headers, trustedProxies: app.halo.trustedProxies }).local;
+      const mode = app.halo.mode;
       return {
-        local: caller.kind === 'local',
-        authRequired: caller.kind === 'token' || caller.kind === 'anonymous',
+        local,
+        authRequired: mode === 'on' || (mode === 'auto' && !local),
         token: caller.kind === 'token' ? { name: caller.name, scope: caller.scope } : null,
       };
     },
