@@ -196,9 +196,22 @@ function rateLimited(url: string, retryAfter: number | null): { kind: 'unreachab
   return { kind: 'unreachable', reason: `The Hugging Face Hub at ${url} is rate-limiting this workstation; ${when}.`, retryAfter };
 }
 
+const NETWORK_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection closed',
+  UND_ERR_SOCKET: 'connection closed',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'name lookup failed',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+};
+
 function unreachableReason(url: string, err: unknown): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `The Hugging Face Hub at ${url} did not answer in time.`;
-  const detail = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  const code = e?.cause?.code;
+  const detail = (code && NETWORK_FAILURES[code]) ?? code ?? e?.cause?.message ?? e?.message ?? String(err);
   return `The Hugging Face Hub at ${url} could not be reached (${detail}).`;
 }
