@@ -140,3 +140,28 @@ describe('serve', () => {
     expect((await fetch(`http://127.0.0.1:${b.port}/api/public/health`)).status).toBe(200);
   });
 });
+
+describe('the gate cannot be walked around with request-target tricks', () => {
+  it.each([
+    'http://127.0.0.1/api/public/health',
+    '/%61pi/public/health',
+    '/API/public/health',
+    '/api//public/health',
+    '//api/public/health',
+    '/api/public%2fhealth',
+    '/api/public/../public/tokens',
+    '/api/public/./health',
+    '/api/public/health;x',
+    '/api/public/health%00',
+  ])('GET %s with --auth on and no token is refused', async (target) => {
+    const { env } = home();
+    const b = await backend(['--auth', 'on'], env);
+    const answer = await rawRequest(b.port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    const status = Number(/^HTTP\/1.1 (\d+)/.exec(answer)?.[1]);
+    const body = answer.split('\r\n\r\n')[1] ?? '';
+    // Either the gate refuses it, or it reaches no API route (the dashboard page or a 404); never an API answer.
+    if (status === 200) expect(body.toLowerCase()).toMatch(/^<!doctype html>/);
+    else expect([401, 404]).toContain(status);
+    expect(body).not.toContain('"status":"ok"');
+  });
+});

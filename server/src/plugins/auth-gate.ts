@@ -39,6 +39,27 @@ export interface AuthGateOptions {
 }
 
 const PREFIX = `${API_PREFIX}/`;
+
+/**
+ * Decided by the route that matched, never by the raw request target: the
+ * router also matches `GET http://host/api/public/...` (absolute form) and
+ * `/%61pi/public/...` (percent-encoded), which a prefix test on request.url
+ * would wave through. Unmatched requests are judged on their decoded path.
+ */
+function isApiRequest(request: FastifyRequest): boolean {
+  const pattern = request.routeOptions.url;
+  if (pattern !== undefined) return pattern === API_PREFIX || pattern.startsWith(PREFIX);
+  let path = request.url;
+  try {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) path = new URL(path).pathname;
+    path = decodeURIComponent(path.split('?')[0]!);
+  } catch {
+    return true;
+  }
+  path = path.toLowerCase().replace(/\/{2,}/g, '/');
+  return path === API_PREFIX || path.startsWith(PREFIX);
+}
+
 const CHALLENGE = 'Bearer realm="halo-forge"';
 
 function reject(reply: FastifyReply, status: number, error: ErrorCode, message: string, headers: Record<string, string> = {}) {
@@ -65,8 +86,7 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       return reject(reply, 421, 'request.host', `This server answers only to localhost. To reach it under another name, start it with --allowed-hosts.`);
     }
 
-    const path = request.url;
-    if (!(path.startsWith(PREFIX) || path === API_PREFIX || path.startsWith(`${API_PREFIX}?`))) return;
+    if (!isApiRequest(request)) return;
 
     const address = request.clientAddress ?? 'unknown';
     const credential = extractCredential(headers, request.raw.rawHeaders);
