@@ -165,3 +165,32 @@ describe('the gate cannot be walked around with request-target tricks', () => {
     expect(body).not.toContain('"status":"ok"');
   });
 });
+
+describe('the live audit stream', () => {
+  it('delivers CLI events to an admin token, and ends within a second of that token being revoked', async () => {
+    const { env } = home();
+    const b = await backend(['--auth', 'on'], env);
+    const secret = JSON.parse((await runCli(['token', 'create', 'watcher', '--json'], env)).stdout).token as string;
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${b.port}/api/public/health`, { headers: { authorization: `Bearer ${secret}` } })).status === 200, 1000);
+    const res = await fetch(`http://127.0.0.1:${b.port}/api/public/audit/stream`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    let ended = false;
+    const reading = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString();
+      }
+      ended = true;
+    })();
+    await runCli(['token', 'create', 'other'], env);
+    await waitFor(() => text.includes('"event":"token.created"') && text.includes('"token":"other"'), 2000, 'the CLI event on the stream');
+    await runCli(['token', 'revoke', 'watcher'], env);
+    const took = await waitFor(() => ended, 1000, 'the stream to end');
+    expect(took).toBeLessThan(1000);
+    await reading;
+    expect(text).not.toContain(secret);
+  });
+});

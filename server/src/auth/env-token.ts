@@ -4,6 +4,7 @@ import type { TokenRecord, Verification } from './token-store.js';
 export interface TokenAuthority {
   verify(secret: string): Verification;
   recordUse(record: TokenRecord): void;
+  isLive(hash: string): boolean;
 }
 
 /**
@@ -26,4 +27,8 @@ export class EnvToken implements TokenAuthority {
   }
 
   recordUse(): void {}
+
+  isLive(hash: string): boolean {
+    return hash === this.record.hash;
+  }
 }

@@ -55,6 +55,7 @@ export class TokenStore {
   private fileStamp = '';
   private timers: NodeJS.Timeout[] = [];
   private flushing: Promise<void> | null = null;
+  private changeListeners = new Set<() => void>();
   readonly warnings: string[] = [];
   onReloadError: (message: string) => void = () => {};
 
@@ -94,6 +95,18 @@ export class TokenStore {
   }
 
   /** On the request path: a map write, no formatting, no I/O. */
+  /** Whether the token with this hash still exists and has not expired (for long-lived streams). */
+  isLive(hash: string, now = Date.now()): boolean {
+    const record = this.byHash.get(hash);
+    return record !== undefined && !(record.expires && Date.parse(record.expires) <= now);
+  }
+
+  /** Called after the set of tokens changed, in this process or another. Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   recordUse(record: TokenRecord, at = Date.now()): void {
     this.pendingUse.set(record.name, { hash: record.hash, at });
   }
@@ -200,6 +213,7 @@ export class TokenStore {
   private replace(tokens: TokenRecord[]): void {
     this.records = tokens;
     this.byHash = new Map(tokens.map((t) => [t.hash, t]));
+    for (const listener of this.changeListeners) listener();
   }
 
   private stamp(): string {

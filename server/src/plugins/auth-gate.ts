@@ -11,7 +11,7 @@ import { scopeAllows } from '../auth/scopes.js';
 export type Caller =
   | { kind: 'local' }
   | { kind: 'open' }
-  | { kind: 'token'; name: string; scope: Scope }
+  | { kind: 'token'; name: string; scope: Scope; hash: string }
   | { kind: 'anonymous' };
 
 declare module 'fastify' {
@@ -116,7 +116,7 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       }
       authority.recordUse(result.record);
       noteFirstUse(result.record.name, address);
-      request.caller = { kind: 'token', name: result.record.name, scope: result.record.scope };
+      request.caller = { kind: 'token', name: result.record.name, scope: result.record.scope, hash: result.record.hash };
     } else if (opts.mode === 'off') {
       request.caller = { kind: 'open' };
     } else if (opts.mode === 'auto' && localPass({ peer: request.socket.remoteAddress, headers, trustedProxies: opts.trustedProxies }).local) {

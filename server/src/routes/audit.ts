@@ -5,7 +5,7 @@ import type { AuditEntry } from '../../../shared/api.js';
 const KEEPALIVE_MS = 15_000;
 
 export async function auditRoutes(app: FastifyInstance): Promise<void> {
-  const { audit } = app.halo;
+  const { audit, store } = app.halo;
   const openStreams = new Set<() => void>();
   // Fastify waits for in-flight requests on close; a stream never finishes by itself.
   app.addHook('preClose', async () => {
@@ -27,10 +27,19 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     res.write(': halo-forge audit stream\n\n');
     const send = (entry: AuditEntry) => res.write(`event: audit\ndata: ${JSON.stringify(entry)}\n\n`);
     const unsubscribe = audit.subscribe(send);
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
+    // A stream outlives the request that opened it: end it when its token is
+    // revoked (seen within a second, like any request) or expires.
+    const { caller } = request;
+    const authority = app.halo.envToken ?? store;
+    const stillAllowed = () => caller.kind !== 'token' || authority.isLive(caller.hash);
+    const unwatch = store.onChange(() => {
+      if (!stillAllowed()) end();
+    });
+    const keepalive = setInterval(() => (stillAllowed() ? res.write(': keepalive\n\n') : end()), KEEPALIVE_MS).unref();
     const stop = () => {
       clearInterval(keepalive);
       unsubscribe();
+      unwatch();
       openStreams.delete(end);
     };
     const end = () => {
