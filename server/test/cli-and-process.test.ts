@@ -50,8 +50,8 @@ describe('token CLI', () => {
 
     const list = await runCli(['token', 'list'], env);
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(/^NAME\s+SCOPE\s+CREATED\s+LAST USED\s+EXPIRES\s+NOTE$/);
-    expect(list.stdout).toMatch(/dashboard\s+admin\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\s+-\s+\S+\s+my laptop/);
+    expect(list.stdout.split('\n')[0]).toMatch(/^NAME\s+CREATED\s+LAST USED\s+SCOPE\s+EXPIRES\s+NOTE$/);
+    expect(list.stdout).toMatch(/dashboard\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\s+-\s+admin\s+\S+\s+my laptop/);
     expect(list.stdout).not.toContain(secret);
 
     const json = await runCli(['token', 'list', '--json'], env);

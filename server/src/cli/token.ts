@@ -30,7 +30,9 @@ export async function tokenCreate(name: string, o: { scope: Scope; expires?: str
 }
 
 export async function tokenList(o: { json?: boolean }): Promise<void> {
-  const tokens = openStore().list();
+  const store = openStore();
+  for (const w of store.warnings) process.stderr.write(`warning: ${w}\n`);
+  const tokens = store.list();
   if (o.json) {
     process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
     return;
@@ -51,8 +53,9 @@ export async function tokenRevoke(name: string): Promise<void> {
 
 function table(tokens: TokenInfo[]): string {
   const rows = [
-    ['NAME', 'SCOPE', 'CREATED', 'LAST USED', 'EXPIRES', 'NOTE'],
-    ...tokens.map((t) => [t.name, t.scope, t.created, t.lastUsed ?? '-', t.expires ?? 'never', t.note]),
+    // The spec's columns first, in its order; scope and expiry before the free-text note.
+    ['NAME', 'CREATED', 'LAST USED', 'SCOPE', 'EXPIRES', 'NOTE'],
+    ...tokens.map((t) => [t.name, t.created, t.lastUsed ?? '-', t.scope, t.expires ?? 'never', t.note]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 2))).join('').trimEnd()).join('\n') + '\n';
