@@ -98,7 +98,7 @@ export function isBackendMessage(value: unknown): value is BackendMessage {
 export interface StopResult {
   code: number | null;
   signal: string | null;
-  /** Stopped on the shutdown message alone, without SIGTERM or SIGKILL. */
+  /** Stopped when asked (the shutdown message, or SIGTERM before it was ready), with no escalation. */
   graceful: boolean;
 }
 
@@ -203,20 +203,29 @@ export class BackendSupervisor {
       this.closeLog();
       return null;
     }
+    const wasReady = this.current.phase === 'ready';
     this.setState({ phase: 'stopping' });
     let escalated = false;
-    running.child.send({ type: 'shutdown' });
-    const grace = this.timer(this.opts.stopGraceMs ?? 5_000, () => {
-      escalated = true;
-      this.note('did not stop after the shutdown message; sending SIGTERM');
-      running.child.kill('SIGTERM');
+    const killLater = () =>
       this.timer(this.opts.killAfterMs ?? 3_000, () => {
+        escalated = true;
         this.note('did not stop after SIGTERM; sending SIGKILL');
         running.child.kill('SIGKILL');
       });
-    });
+    if (wasReady) {
+      running.child.send({ type: 'shutdown' });
+      this.timer(this.opts.stopGraceMs ?? 5_000, () => {
+        escalated = true;
+        this.note('did not stop after the shutdown message; sending SIGTERM');
+        running.child.kill('SIGTERM');
+        killLater();
+      });
+    } else {
+      // Still starting: nothing is in flight, and the backend listens for the shutdown message only once it serves.
+      running.child.kill('SIGTERM');
+      killLater();
+    }
     const { code, signal } = await running.exit;
-    clearTimeout(grace);
     this.clearTimers();
     this.setState({ phase: 'stopped' });
     this.closeLog();
@@ -280,7 +289,15 @@ export class BackendSupervisor {
         this.onUnexpectedExit(running.killedBecause ?? `The backend stopped unexpectedly (${describeExit(code, signal)}).`);
       },
     };
-    running.child = this.opts.spawn(backendArgs(this.port, this.opts.extraArgs), events);
+    try {
+      running.child = this.opts.spawn(backendArgs(this.port, this.opts.extraArgs), events);
+    } catch (err) {
+      clearTimeout(readyTimer);
+      running.exited = true;
+      resolveExit({ code: null, signal: null });
+      this.note(`could not be started: ${(err as Error).message}`);
+      this.setState({ phase: 'failed', message: `The backend could not be started: ${(err as Error).message}`, hint: 'The app may be damaged; reinstalling Halo Forge should fix it.', logPath: this.logPath, output: '' });
+    }
   }
 
   private onUnexpectedExit(reason: string): void {

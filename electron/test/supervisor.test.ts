@@ -223,6 +223,25 @@ describe('the supervisor with backends that misbehave', () => {
     expect(isAlive(state.pid)).toBe(false);
   });
 
+  it('stops a backend that is still starting with SIGTERM, without waiting out the grace period', async () => {
+    const { supervisor } = supervise({ env: testEnv(home(), { FAKE_BACKEND_MODE: 'hang' }), entry: fake, stopGraceMs: 120_000 });
+    void supervisor.start();
+    await waitFor(() => supervisor.pid !== undefined, 'the backend process');
+    const pid = supervisor.pid!;
+    expect(await supervisor.stop()).toEqual({ code: null, signal: 'SIGTERM', graceful: true });
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('fails with a message, not a hang, when the backend process cannot be created', async () => {
+    const supervisor = new BackendSupervisor({
+      spawn: () => {
+        throw new Error('spawn ENOENT');
+      },
+    });
+    expect(await supervisor.start()).toMatchObject({ phase: 'failed', message: 'The backend could not be started: spawn ENOENT' });
+    expect(await supervisor.stop()).toBeNull();
+  });
+
   it('does not restart a backend that exits while it is being stopped', async () => {
     const { supervisor, states } = supervise({ env: testEnv(home()), backoff: { initialMs: 10 } });
     await supervisor.start();
