@@ -2,6 +2,7 @@
 // and whether a model can be downloaded. Outcomes are values, not throws, so
 // callers decide what is an error for their user.
 import type { HfRole, ModelCheck } from '../../../shared/api.js';
+import { redactSecrets } from './redact.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
@@ -21,7 +22,8 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$/;
 export function modelIdProblem(model: string): string | null {
   const parts = model.split('/');
   const ok = parts.length <= 2 && parts.every((p) => SEGMENT.test(p) && !p.includes('--') && !p.includes('..') && !/[.-]$/.test(p) && !p.endsWith('.git'));
-  return ok ? null : `"${model.slice(0, 100)}" is not a Hugging Face model id; use the form org/name, e.g. meta-llama/Llama-3.1-8B.`;
+  // The message quotes what was sent, and people paste tokens into the wrong field.
+  return ok ? null : `"${redactSecrets(model.slice(0, 100))}" is not a Hugging Face model id; use the form org/name, e.g. meta-llama/Llama-3.1-8B.`;
 }
 
 interface HubAnswer {
@@ -188,7 +190,7 @@ function readHeaders(response: Response): HubAnswer {
 function hubReason(body: unknown, header: string | null): string | null {
   const error = (body as { error?: unknown } | null | undefined)?.error;
   const text = typeof error === 'string' && error ? error : header;
-  return text ? text.replace(/\.$/, '').slice(0, 300) : null;
+  return text ? redactSecrets(text.replace(/\.$/, '').slice(0, 300)) : null;
 }
 
 function rateLimited(url: string, retryAfter: number | null): { kind: 'unreachable'; reason: string; retryAfter: number | null } {
