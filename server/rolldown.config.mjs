@@ -9,6 +9,7 @@ export default defineConfig({
   tsconfig: 'tsconfig.json',
   output: {
     dir: 'dist/backend',
+    cleanDir: true,
     format: 'esm',
     entryFileNames: '[name].mjs',
     chunkFileNames: 'chunks/[name]-[hash].mjs',

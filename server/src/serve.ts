@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { AuthMode } from '../../shared/api.js';
-import type { BackendMessage, SupervisorMessage } from '../../shared/ipc.js';
 import { buildApp, StartupError, type AppOptions } from './app.js';
 import { isLoopbackAddress } from './auth/local-pass.js';
 import { isWildcard, externalAddresses, urlFor } from './net/interfaces.js';
 import { redactSecrets } from './secrets/redact.js';
+import { hasSupervisor, onSupervisorMessage, tellSupervisor } from './supervisor-channel.js';
 
 export interface ServeOptions {
   host: string;
@@ -30,23 +30,6 @@ export interface RunningServer {
 }
 
 const PORT_ATTEMPTS = 20;
-
-/** Electron's utilityProcess gives `process.parentPort`; a Node fork gives `process.send`. */
-interface ParentPort {
-  postMessage(message: unknown): void;
-  on(event: 'message', listener: (e: { data: unknown }) => void): void;
-}
-const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
-
-export function tellSupervisor(message: BackendMessage): void {
-  if (parentPort) parentPort.postMessage(message);
-  else process.send?.(message);
-}
-
-export function onSupervisorMessage(listener: (message: SupervisorMessage) => void): void {
-  if (parentPort) parentPort.on('message', (e) => listener(e.data as SupervisorMessage));
-  else process.on('message', (m) => listener(m as SupervisorMessage));
-}
 
 export function checkServeOptions(opts: ServeOptions): void {
   const loopback = isLoopbackAddress(opts.host) || opts.host === 'localhost';
@@ -164,7 +147,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     if (m?.type === 'shutdown') void shutdown(0);
   });
   if (process.send) process.once('disconnect', () => void shutdown(0));
-  if (process.send || parentPort) {
+  if (hasSupervisor()) {
     const parent = process.ppid;
     setInterval(() => {
       if (process.ppid !== parent) void shutdown(0);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { tellSupervisor } from '../supervisor-channel.js';
 import type { ConnectionInfo, RemoteAccess, RemoteAccessRequest } from '../../../shared/api.js';
 
 const RemoteAccessSchema = Type.Object({
@@ -59,7 +60,7 @@ export async function connectionRoutes(app: FastifyInstance): Promise<void> {
       const state = enabled ? await ctx.exposure.enable(iface, port) : await ctx.exposure.disable();
       await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
       ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
-      process.send?.({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
+      tellSupervisor({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
       return state;
     },
   );
