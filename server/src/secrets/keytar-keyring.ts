@@ -29,8 +29,12 @@ export function loadKeytar(requireModule: (id: string) => unknown = createRequir
   };
 }
 
-/** The workstation's keyring; `HALOFORGE_KEYRING=off` turns it off (headless hosts, tests). */
+/**
+ * The workstation's keyring. `HALOFORGE_KEYRING=off` turns it off (headless
+ * hosts, tests); `HALOFORGE_KEYRING_SERVICE` names another keyring service, so
+ * a test or a second install never touches the real entry.
+ */
 export function openKeyring(env: NodeJS.ProcessEnv, options: GuardOptions & { load?: () => KeyringBackend } = {}): Keyring {
   if (env.HALOFORGE_KEYRING === 'off') return disabledKeyring('Turned off by HALOFORGE_KEYRING=off.');
-  return guardedKeyring(options.load ?? (() => loadKeytar()), options);
+  return guardedKeyring(options.load ?? (() => loadKeytar()), { service: env.HALOFORGE_KEYRING_SERVICE || undefined, ...options });
 }
