@@ -65,6 +65,10 @@ export interface FakeHub {
   rateLimit(retryAfterSeconds: number | null): void;
   /** Drop every connection without an answer, as an unreachable host would. */
   setOffline(offline: boolean): void;
+  /** Answer the auth-check route with a bare 404, as a mirror without it would; access is then read from /resolve/. */
+  setAuthCheck(available: boolean): void;
+  /** Undo grant(), rateLimit(), setOffline() and setAuthCheck(), for a hub shared by several tests; added tokens stay. */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -116,6 +120,7 @@ export async function startFakeHub(): Promise<FakeHub> {
   const requests: FakeHubRequest[] = [];
   let retryAfter: number | null = null;
   let offline = false;
+  let authCheck = true;
   let url = '';
 
   const server = createServer((req, res) => {
@@ -153,6 +158,7 @@ export async function startFakeHub(): Promise<FakeHub> {
       const visible = model && (!model.private || holder?.user === FAKE_HUB_OWNER);
       if (!visible) return repoNotFound(res, holder);
       if (!m[2]) return send(res, 200, modelInfo(model));
+      if (!authCheck) return send(res, 404, { error: "Sorry, we can't find the page you are looking for." });
       const refusal = gateRefusal(model, holder);
       return refusal ? send(res, refusal.status, { error: refusal.message }, refusal.headers) : send(res, 200, {});
     }
@@ -196,6 +202,13 @@ export async function startFakeHub(): Promise<FakeHub> {
     grant: (model, user = FAKE_HUB_USER) => void models.get(model)?.granted.add(user),
     rateLimit: (seconds) => void (retryAfter = seconds),
     setOffline: (value) => void (offline = value),
+    setAuthCheck: (available) => void (authCheck = available),
+    reset: () => {
+      for (const model of models.values()) model.granted.clear();
+      retryAfter = null;
+      offline = false;
+      authCheck = true;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

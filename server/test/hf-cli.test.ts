@@ -19,7 +19,7 @@ let cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups) c();
   cleanups = [];
-  hub.setOffline(false);
+  hub.reset();
 });
 
 function home(extra: NodeJS.ProcessEnv = {}) {

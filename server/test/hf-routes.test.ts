@@ -17,8 +17,7 @@ afterAll(() => hub.close());
 afterEach(async () => {
   await t?.close();
   t = null;
-  hub.setOffline(false);
-  hub.rateLimit(null);
+  hub.reset();
 });
 
 async function start(envExtra: NodeJS.ProcessEnv = {}) {
@@ -236,6 +235,23 @@ describe('checking a model', () => {
     const app = await start({ HF_TOKEN: FAKE_HUB_TOKENS.admin });
     hub.grant(M.gatedManual);
     expect((await post(app, 'check-model', { model: M.gatedManual })).json().access).toBe('granted');
+  });
+
+  it.each([
+    [M.gatedAuto, T.read, 'granted'],
+    [M.gatedManual, T.read, 'gated'],
+    [M.gatedPending, T.read, 'gated'],
+    [M.gatedAuto, null, 'unauthorized'],
+  ])('on a Hub without the auth-check route, a HEAD under /resolve/ decides: %s with token %s → %s', async (model, token, access) => {
+    const app = await start(token ? { HF_TOKEN: token } : {});
+    hub.setAuthCheck(false);
+    const before = hub.requests.length;
+    expect((await post(app, 'check-model', { model })).json().access).toBe(access);
+    expect(hub.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /api/models/${model}`,
+      `GET /api/models/${model}/auth-check`,
+      `HEAD /${model}/resolve/main/config.json`,
+    ]);
   });
 
   it.each([
