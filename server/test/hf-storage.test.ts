@@ -233,6 +233,15 @@ describe('clearing', () => {
     ]);
     expect(events[1].address).toBe('192.168.1.50');
   });
+
+  it('warns that a keyring copy may remain when the keyring cannot be reached during a clear', async () => {
+    const hanging = hangingBackend();
+    const { hf } = setup({ keyring: guardedKeyring(() => hanging.backend, { timeoutMs: 100 }) });
+    await hf.save({ token: TOKEN, verify: false });
+    const status = await hf.clear();
+    expect(status).toMatchObject({ present: false, source: 'none' });
+    expect(status.warnings).toEqual(['The keyring could not be reached, so a token saved there earlier may still be in it; clear again once the keyring answers.']);
+  });
 });
 
 describe('the verification cache', () => {

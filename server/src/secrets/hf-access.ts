@@ -1,7 +1,7 @@
 // Hugging Face access for the workstation: where its token lives, what the
 // Hub says about it, and which models it opens. Routes and the CLI both work
 // through this service; neither ever receives the token back.
-import type { HfRole, HfStatus, ModelCheck } from '../../../shared/api.js';
+import type { HfStatus, ModelCheck } from '../../../shared/api.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { httpError } from '../errors.js';
 import { readTextIfExists } from '../fs/private-file.js';
@@ -13,11 +13,11 @@ import {
   hfSecretFilePath,
   hfTokenShapeProblem,
   resolveHfCredential,
-  type HfCredential,
   type HfCredentialSources,
 } from './hf-credential.js';
+import { describeHfStatus, type HfResolution as Resolution } from './hf-status.js';
 import { HubClient, hubUrl, modelIdProblem, type WhoamiOutcome } from './hub-client.js';
-import { KeyringUnavailableError, type Keyring, type KeyringState } from './keyring.js';
+import { KeyringDisabledError, KeyringUnavailableError, type Keyring } from './keyring.js';
 import { openKeyring } from './keytar-keyring.js';
 import { registerSecret } from './redact.js';
 import { SecretFile } from './secret-file.js';
@@ -64,13 +64,6 @@ export function createHfAccess(opts: HfAccessOptions): HfAccess {
   return new HfAccessService(opts);
 }
 
-interface Resolution {
-  sources: HfCredentialSources;
-  credential: HfCredential | null;
-  keyring: KeyringState;
-  warnings: string[];
-}
-
 class HfAccessService implements HfAccess {
   private readonly env: NodeJS.ProcessEnv;
   private readonly audit: AuditLog | null;
@@ -100,6 +93,10 @@ class HfAccessService implements HfAccess {
     // Never on the request's path: the Hub rate-limits whoami, and status is polled.
     if (r.credential && this.autoVerify && isStale(verdict, this.now())) this.verifyInBackground(r.credential.token);
     return this.describe(r, verdict);
+  }
+
+  private describe(r: Resolution, verdict: Verification | null, warnings: string[] = []): HfStatus {
+    return describeHfStatus({ ...r, warnings: [...r.warnings, ...warnings] }, verdict, { secretFile: this.file.path, hfCache: hfCacheTokenPath(this.env) });
   }
 
   async save(request: HfSaveInput, origin: HfOrigin = {}): Promise<HfStatus> {
@@ -156,10 +153,14 @@ class HfAccessService implements HfAccess {
       );
     }
     const removed: string[] = [];
+    const warnings: string[] = [];
     try {
       if (await this.keyring.delete(HF_KEYRING_ACCOUNT)) removed.push('keyring');
     } catch (err) {
       if (!(err instanceof KeyringUnavailableError)) throw err;
+      if (!(err instanceof KeyringDisabledError)) {
+        warnings.push('The keyring could not be reached, so a token saved there earlier may still be in it; clear again once the keyring answers.');
+      }
     }
     try {
       if (this.file.remove()) removed.push('file');
@@ -170,7 +171,8 @@ class HfAccessService implements HfAccess {
     if (removed.length > 0) {
       this.audit?.append({ event: 'hf.cleared', address: origin.address, detail: `Hugging Face token removed from the ${removed.join(' and ')}${origin.via === 'cli' ? ', from the CLI' : ''}` });
     }
-    return this.status();
+    const r2 = await this.resolve();
+    return this.describe(r2, r2.credential ? this.cache.lookup(r2.credential.token) : null, warnings);
   }
 
   async verify(): Promise<HfStatus> {
@@ -282,56 +284,5 @@ class HfAccessService implements HfAccess {
       .finally(() => {
         this.background = null;
       });
-  }
-
-  private describe(r: Resolution, verdict: Verification | null): HfStatus {
-    const { credential, sources } = r;
-    const verified = verdict?.outcome === 'verified';
-    const warnings = [...r.warnings];
-    if (verified && verdict.canWrite) {
-      warnings.push('This token can write to Hugging Face repositories; a read token is enough to download models. Create one at https://huggingface.co/settings/tokens and save it instead.');
-    }
-    const stored = sources.keyring ? 'keyring' : sources.file ? 'file' : null;
-    if (credential?.source === 'env' && stored) {
-      warnings.push(`A token saved in the ${stored === 'keyring' ? 'system keyring' : 'secret file'} is not used while ${sources.env!.variable} is set in the environment: the environment value wins.`);
-    }
-    if (credential && verdict?.outcome === 'unverified') warnings.push('This token was saved without verification; verify it once the Hugging Face Hub can be reached.');
-    if (credential && verdict?.outcome === 'rejected') warnings.push(`The Hugging Face Hub refused this token when it was last checked (${verdict.reason}); save a new one.`);
-    const storedToken = sources.keyring ?? sources.file;
-    return {
-      present: credential !== null,
-      source: credential?.source ?? 'none',
-      verified,
-      username: verified ? verdict.username : null,
-      tokenName: verified ? verdict.tokenName : null,
-      role: verified ? (verdict.role as HfRole) : null,
-      canClear: credential?.source === 'keyring' || credential?.source === 'file',
-      keyring: r.keyring,
-      checkedAt: verdict?.checkedAt ?? null,
-      message: this.message(r, verdict),
-      warnings,
-      hfCacheAvailable: sources.hfCache !== null && sources.hfCache !== storedToken,
-    };
-  }
-
-  private message(r: Resolution, verdict: Verification | null): string {
-    const { credential, sources } = r;
-    if (!credential) {
-      return `No Hugging Face token: open models download fine; gated and private ones need a read token.${sources.hfCache ? ' The Hugging Face tools have one saved on this machine: adopt it to use it.' : ''}`;
-    }
-    const where = {
-      env: `Using ${sources.env?.variable} from the backend's environment; Halo Forge cannot clear it (remove it from the shell profile, service unit or launch agent that starts Halo Forge, then restart).`,
-      keyring: 'Using the token saved in the system keyring.',
-      file: `Using the token saved in ${this.file.path}.`,
-      'hf-cache': `Using the token the Hugging Face tools saved in ${hfCacheTokenPath(this.env)} (read-only); adopt it to keep it with Halo Forge.`,
-    }[credential.source];
-    const checked = !verdict
-      ? ' Not verified with the Hub yet.'
-      : verdict.outcome === 'verified'
-        ? ` Verified as ${verdict.username}${verdict.tokenName ? ` (token "${verdict.tokenName}", role ${verdict.role ?? 'unknown'})` : ''}.`
-        : verdict.outcome === 'rejected'
-          ? ` The Hub refused it when last checked: ${verdict.reason}.`
-          : ' Saved without verification.';
-    return where + checked;
   }
 }

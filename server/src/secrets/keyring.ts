@@ -33,9 +33,12 @@ export class KeyringUnavailableError extends Error {
   }
 }
 
+/** The keyring was turned off on purpose: nothing can have been saved in it. */
+export class KeyringDisabledError extends KeyringUnavailableError {}
+
 export function disabledKeyring(reason: string): Keyring {
   const fail = async (): Promise<never> => {
-    throw new KeyringUnavailableError(reason);
+    throw new KeyringDisabledError(reason);
   };
   return { state: () => ({ available: false, reason }), get: fail, set: fail, delete: fail };
 }

@@ -1,0 +1,65 @@
+// What a person (or the dashboard) is told about the workstation's Hugging
+// Face access: a pure function of where the token was found and what the Hub
+// last said about it. It never sees a reason to include the token itself.
+import type { HfStatus } from '../../../shared/api.js';
+import type { HfCredential, HfCredentialSources } from './hf-credential.js';
+import type { KeyringState } from './keyring.js';
+import type { Verification } from './verification-cache.js';
+
+export interface HfResolution {
+  sources: HfCredentialSources;
+  credential: HfCredential | null;
+  keyring: KeyringState;
+  /** Found while reading (a file tightened, a file unreadable...). */
+  warnings: string[];
+}
+
+export const WRITE_TOKEN_WARNING =
+  'This token can write to Hugging Face repositories; a read token is enough to download models. Create one at https://huggingface.co/settings/tokens and save it instead.';
+
+export function describeHfStatus(r: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): HfStatus {
+  const { credential, sources } = r;
+  const verified = verdict?.outcome === 'verified';
+  const warnings = [...r.warnings];
+  if (verified && verdict.canWrite) warnings.push(WRITE_TOKEN_WARNING);
+  const stored = sources.keyring ? 'system keyring' : sources.file ? 'secret file' : null;
+  if (credential?.source === 'env' && stored) {
+    warnings.push(`A token saved in the ${stored} is not used while ${sources.env!.variable} is set in the environment: the environment value wins.`);
+  }
+  if (credential && verdict?.outcome === 'unverified') warnings.push('This token was saved without verification; verify it once the Hugging Face Hub can be reached.');
+  if (credential && verdict?.outcome === 'rejected') warnings.push(`The Hugging Face Hub refused this token when it was last checked (${verdict.reason}); save a new one.`);
+  return {
+    present: credential !== null,
+    source: credential?.source ?? 'none',
+    verified,
+    username: verified ? verdict.username : null,
+    tokenName: verified ? verdict.tokenName : null,
+    role: verified ? verdict.role : null,
+    canClear: credential?.source === 'keyring' || credential?.source === 'file',
+    keyring: r.keyring,
+    checkedAt: verdict?.checkedAt ?? null,
+    message: message(r, verdict, paths),
+    warnings,
+    hfCacheAvailable: sources.hfCache !== null && sources.hfCache !== (sources.keyring ?? sources.file),
+  };
+}
+
+function message({ credential, sources }: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): string {
+  if (!credential) {
+    return `No Hugging Face token: open models download fine; gated and private ones need a read token.${sources.hfCache ? ' The Hugging Face tools have one saved on this machine: adopt it to use it.' : ''}`;
+  }
+  const where = {
+    env: `Using ${sources.env?.variable} from the backend's environment; Halo Forge cannot clear it (remove it from the shell profile, service unit or launch agent that starts Halo Forge, then restart).`,
+    keyring: 'Using the token saved in the system keyring.',
+    file: `Using the token saved in ${paths.secretFile}.`,
+    'hf-cache': `Using the token the Hugging Face tools saved in ${paths.hfCache} (read-only); adopt it to keep it with Halo Forge.`,
+  }[credential.source];
+  const checked = !verdict
+    ? ' Not verified with the Hub yet.'
+    : verdict.outcome === 'verified'
+      ? ` Verified as ${verdict.username}${verdict.tokenName ? ` (token "${verdict.tokenName}", role ${verdict.role ?? 'unknown'})` : ''}.`
+      : verdict.outcome === 'rejected'
+        ? ` The Hub refused it when last checked: ${verdict.reason}.`
+        : ' Saved without verification.';
+  return where + checked;
+}
