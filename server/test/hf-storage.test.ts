@@ -132,6 +132,20 @@ describe('when the keyring cannot be used', () => {
     expect((await hf.save({ token: TOKEN, verify: false })).keyring).toEqual({ available: false, reason: 'No Secret Service answered: Cannot autolaunch D-Bus without X11 $DISPLAY' });
   });
 
+  it('a locked keyring that reads but refuses to save: the reason stays in the status after the fallback', async () => {
+    const locked: KeyringBackend = {
+      get: async () => null,
+      set: async () => {
+        throw new Error('Object does not exist at path “/org/freedesktop/secrets/collection/login”');
+      },
+      delete: async () => false,
+    };
+    const { hf } = setup({ keyring: guardedKeyring(() => locked) });
+    const expected = { available: false, reason: 'The keyring refused to save the token (Object does not exist at path “/org/freedesktop/secrets/collection/login”); it may be locked.' };
+    expect(await hf.save({ token: TOKEN, verify: false })).toMatchObject({ source: 'file', keyring: expected });
+    expect((await hf.status()).keyring).toEqual(expected);
+  });
+
   it('a keyring that never answers: the save falls back to the file within the timeout, and the keyring is left alone afterwards', async () => {
     const hanging = hangingBackend();
     const { hf, secretFile } = setup({ keyring: guardedKeyring(() => hanging.backend, { timeoutMs: 200, cooldownMs: 60_000 }) });

@@ -67,6 +67,9 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
   let backend: KeyringBackend | null = null;
   let loadError: string | null = null;
   let state: KeyringState = { available: true, reason: null };
+  // A locked collection still answers reads (with nothing) but refuses writes:
+  // a refused save stays the reason until a save succeeds.
+  let writeProblem: string | null = null;
   let quietUntil = 0;
 
   function open(): KeyringBackend {
@@ -83,7 +86,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
     throw new KeyringUnavailableError(loadError);
   }
 
-  async function call<T>(fn: (b: KeyringBackend) => Promise<T>): Promise<T> {
+  async function call<T>(fn: (b: KeyringBackend) => Promise<T>, writing = false): Promise<T> {
     const b = open();
     if (now() < quietUntil) throw new KeyringUnavailableError(state.reason ?? 'The keyring is unavailable.');
     let timer: NodeJS.Timeout | undefined;
@@ -98,10 +101,13 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
     try {
       const result = await Promise.race([fn(b), timeout]);
       state = { available: true, reason: null };
+      if (writing) writeProblem = null;
       return result;
     } catch (err) {
       if (err instanceof KeyringUnavailableError) throw err;
-      const reason = `No Secret Service answered: ${(err as Error)?.message ?? String(err)}`;
+      const message = (err as Error)?.message ?? String(err);
+      const reason = writing ? `The keyring refused to save the token (${message}); it may be locked.` : `No Secret Service answered: ${message}`;
+      if (writing) writeProblem = reason;
       state = { available: false, reason };
       throw new KeyringUnavailableError(reason);
     } finally {
@@ -121,9 +127,9 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
   }
 
   return {
-    state: () => state,
+    state: () => (state.available && writeProblem ? { available: false, reason: writeProblem } : state),
     get,
-    set: (account, value) => call((b) => b.set(service, account, value)),
+    set: (account, value) => call((b) => b.set(service, account, value), true),
     delete: (account) => call((b) => b.delete(service, account)),
   };
 }
