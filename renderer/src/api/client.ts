@@ -1,0 +1,188 @@
+import {
+  API_PREFIX,
+  API_TOKEN_STORAGE_KEY,
+  type ApiError,
+  type AuditEntry,
+  type AuthSession,
+  type ConnectionInfo,
+  type Health,
+  type HfSaveRequest,
+  type HfStatus,
+  type ModelCheck,
+  type RemoteAccess,
+  type RemoteAccessRequest,
+  type TokenCreated,
+  type TokenCreateRequest,
+  type TokenInfo,
+} from '../../../shared/api';
+import { ApiFailure } from './failure';
+import { readEventStream } from './event-stream';
+
+type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+
+export interface ApiClientOptions {
+  /** Defaults to the page's own fetch, looked up per call (so tests can replace it). */
+  fetch?: typeof fetch;
+  /** Where the API token lives; defaults to window.localStorage (the spec's key). */
+  storage?: () => KeyValueStore | null;
+  /** Origin of the backend; default: the page's origin (the backend serves the dashboard). */
+  origin?: string;
+}
+
+/** Called when the backend refuses this browser's token (or asks for one). */
+export type TokenRefusedHandler = (failure: ApiFailure, doing: string) => void;
+
+interface CallOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  body?: unknown;
+  /** What the user was doing, in words ("loading the API tokens"): the note shown if the token is refused. */
+  doing: string;
+  /**
+   * A token to try instead of the stored one (a token test), or null for
+   * none. Its 401 is the answer to the test, never a reason to redirect.
+   */
+  token?: string | null;
+  signal?: AbortSignal;
+  accept?: string;
+}
+
+const API_TOKEN_PREFIX = 'hfk_';
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+/**
+ * The one module that talks HTTP: it adds the bearer token, turns errors into
+ * ApiFailure with the backend's code and words, reports refused tokens, and
+ * reads server-sent events with fetch (EventSource cannot send a header, and a
+ * token in a URL ends up in logs).
+ */
+export function createApiClient(options: ApiClientOptions = {}) {
+  const doFetch: typeof fetch = (...args) => (options.fetch ?? globalThis.fetch)(...args);
+  const storage = options.storage ?? (() => (typeof localStorage === 'undefined' ? null : localStorage));
+  const origin = () => options.origin ?? (typeof location === 'undefined' ? '' : location.origin);
+  let tokenRefused: TokenRefusedHandler = () => undefined;
+
+  function storedToken(): string | null {
+    try {
+      return storage()?.getItem(API_TOKEN_STORAGE_KEY) || null;
+    } catch {
+      return null; // storage disabled: behave as "no token"
+    }
+  }
+
+  async function send(path: string, call: CallOptions): Promise<Response> {
+    const token = call.token === undefined ? storedToken() : call.token;
+    const headers: Record<string, string> = { accept: call.accept ?? 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await doFetch(`${origin()}${API_PREFIX}${path}`, {
+        method: call.method ?? 'GET',
+        headers,
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        signal: call.signal,
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    } catch (err) {
+      if (call.signal?.aborted) throw err;
+      throw new ApiFailure('network', `Nothing answered at ${origin() || 'this address'}. Check that Halo Forge is running on the workstation and that the address is right.`);
+    }
+    if (response.ok) return response;
+    const failure = await failureFrom(response);
+    if (failure.tokenRefused && call.token === undefined) tokenRefused(failure, call.doing);
+    throw failure;
+  }
+
+  async function json<T>(path: string, call: CallOptions): Promise<T> {
+    const response = await send(path, call);
+    return (await response.json()) as T;
+  }
+
+  return {
+    onTokenRefused(handler: TokenRefusedHandler): void {
+      tokenRefused = handler;
+    },
+
+    storedToken,
+    hasStoredToken: () => storedToken() !== null,
+    storeToken(token: string): void {
+      storage()?.setItem(API_TOKEN_STORAGE_KEY, token.trim());
+    },
+    forgetToken(): void {
+      storage()?.removeItem(API_TOKEN_STORAGE_KEY);
+    },
+
+    /** Checks a pasted token against /health (and learns its name) without storing it. */
+    async testToken(pasted: string): Promise<{ health: Health; session: AuthSession }> {
+      const token = pasted.trim();
+      if (/^hf_/.test(token)) {
+        throw new ApiFailure('not_a_token', 'This is a Hugging Face token (hf_…). Paste it under Hugging Face access instead; it is never kept in the browser.');
+      }
+      if (!token.startsWith(API_TOKEN_PREFIX)) {
+        throw new ApiFailure('not_a_token', `Halo Forge API tokens start with "${API_TOKEN_PREFIX}". Create one on the workstation with "halo-forge token create NAME".`);
+      }
+      const health = await json<Health>('/health', { token, doing: 'testing a token' });
+      const session = await json<AuthSession>('/auth/session', { token, doing: 'testing a token' });
+      return { health, session };
+    },
+
+    health: () => json<Health>('/health', { doing: 'checking the workstation' }),
+    /** With `token: null` the session as an anonymous caller: "token needed" or "not needed". */
+    session: (token?: null) => json<AuthSession>('/auth/session', { doing: 'checking the connection', token }),
+    connection: () => json<ConnectionInfo>('/connection', { doing: 'loading the connection details' }),
+    setRemoteAccess: (request: RemoteAccessRequest) =>
+      json<RemoteAccess>('/connection/remote', { method: 'PUT', body: request, doing: request.enabled ? 'turning remote access on' : 'turning remote access off' }),
+
+    listTokens: async () => (await json<{ tokens: TokenInfo[] }>('/tokens', { doing: 'loading the API tokens' })).tokens,
+    createToken: (request: TokenCreateRequest) => json<TokenCreated>('/tokens', { method: 'POST', body: request, doing: 'creating an API token' }),
+    revokeToken: (name: string) => json<TokenInfo>(`/tokens/${encodeURIComponent(name)}`, { method: 'DELETE', doing: `revoking the token “${name}”` }),
+
+    recentActivity: async (limit = 25) => (await json<{ entries: AuditEntry[] }>(`/audit?limit=${limit}`, { doing: 'loading recent activity' })).entries,
+    /**
+     * Follows the live audit stream until it ends (resolves) or fails (rejects).
+     * `onOpen` fires once the server has accepted the stream.
+     */
+    async followActivity(onEntry: (entry: AuditEntry) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      const response = await send('/audit/stream', { doing: 'following recent activity', accept: 'text/event-stream', signal: opts.signal });
+      if (!response.body) throw new ApiFailure('http', 'The activity stream came back empty.', response.status);
+      opts.onOpen?.();
+      await readEventStream(
+        response.body,
+        (event) => {
+          if (event.event !== 'audit') return;
+          try {
+            onEntry(JSON.parse(event.data) as AuditEntry);
+          } catch {
+            // A malformed entry is skipped; the next one still counts.
+          }
+        },
+        opts.signal,
+      );
+    },
+
+    hfStatus: () => json<HfStatus>('/huggingface/status', { doing: 'loading Hugging Face access' }),
+    hfSave: (request: HfSaveRequest) => json<HfStatus>('/huggingface/token', { method: 'POST', body: request, doing: 'saving a Hugging Face token' }),
+    hfClear: () => json<HfStatus>('/huggingface/token', { method: 'DELETE', doing: 'clearing the Hugging Face token' }),
+    hfVerify: () => json<HfStatus>('/huggingface/verify', { method: 'POST', doing: 'verifying the Hugging Face token' }),
+    checkModel: (model: string) => json<ModelCheck>('/huggingface/check-model', { method: 'POST', body: { model }, doing: `checking access to ${model}` }),
+  };
+}
+
+async function failureFrom(response: Response): Promise<ApiFailure> {
+  const retryAfter = Number(response.headers.get('retry-after')) || null;
+  let body: Partial<ApiError> | null = null;
+  try {
+    body = (await response.json()) as Partial<ApiError>;
+  } catch {
+    body = null;
+  }
+  if (body && typeof body.error === 'string' && typeof body.message === 'string') {
+    return new ApiFailure(body.error, body.message, response.status, retryAfter);
+  }
+  return new ApiFailure('http', `The workstation answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, response.status, retryAfter);
+}
+
+/** The dashboard's client: same origin, token from localStorage. */
+export const api = createApiClient();

@@ -1,0 +1,173 @@
+import { useEffect, useRef, type ReactElement } from 'react';
+import { Badge } from './components/ui';
+import { Icon, LogoMark, type IconName } from './components/icons';
+import { TokenSecretDialog } from './components/token-secret-dialog';
+import { ROUTE_TITLES, ROUTES, useNavigation, type Route } from './stores/navigation';
+import { authState, canAdminister, useSession } from './stores/session';
+import { useConnection } from './stores/connection';
+import { useApiTokens } from './stores/api-tokens';
+import { isLoopbackHost } from './lib/format';
+import { desktopBridge } from './lib/desktop';
+import { AUTH_WORDS, OverviewScreen } from './screens/overview';
+import { ConnectionScreen } from './screens/connection';
+import { HuggingFaceScreen } from './screens/huggingface';
+import { ApiTokensScreen } from './screens/api-tokens';
+
+const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+
+function Sidebar(): ReactElement {
+  const route = useNavigation((s) => s.route);
+  const version = useSession((s) => s.version);
+  return (
+    <aside className="sidebar">
+      <div className="sidebar__inner">
+        <div className="brand">
+          <LogoMark />
+          <span className="brand__name">Halo Forge</span>
+        </div>
+        <nav aria-label="Screens">
+          <ul className="nav">
+            {ROUTES.map((r) => (
+              <li key={r}>
+                <a className="nav__link" href={`#/${r}`} aria-current={r === route ? 'page' : undefined}>
+                  <Icon name={ROUTE_ICONS[r]} />
+                  <span>{ROUTE_TITLES[r]}</span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <p className="sidebar__footer">{version ? `Halo Forge ${version}` : 'Halo Forge'}</p>
+      </div>
+    </aside>
+  );
+}
+
+function StatusPill(): ReactElement {
+  const state = useSession(authState);
+  const tokenName = useSession((s) => s.session?.token?.name);
+  const local = isLoopbackHost(location.hostname);
+  const words = AUTH_WORDS[state];
+  const auth = state === 'token-stored' ? `token “${tokenName}”` : state === 'not-needed' ? 'no token needed' : words.label.toLowerCase();
+  return (
+    <a href="#/connection" className={`pill pill--${words.tone}`} data-testid="status-pill" aria-label={`${local ? 'This computer' : 'Remote workstation'}, ${auth}. Open Connection.`}>
+      <span className="pill__dot" aria-hidden="true" />
+      <span>{local ? 'This computer' : 'Remote workstation'}</span>
+      <span className="pill__sep" aria-hidden="true" />
+      <span>{auth}</span>
+    </a>
+  );
+}
+
+function RemotePill(): ReactElement | null {
+  const enabled = useConnection((s) => s.info?.remote.enabled);
+  if (!enabled) return null;
+  return (
+    <a href="#/connection" className="pill pill--warn">
+      <Icon name="globe" size={16} />
+      <span>Remote access on</span>
+    </a>
+  );
+}
+
+function Banners(): ReactElement {
+  const phase = useSession((s) => s.phase);
+  const problem = useSession((s) => s.problem);
+  const load = useSession((s) => s.load);
+  const notice = useNavigation((s) => s.notice);
+  const dismiss = useNavigation((s) => s.dismissNotice);
+  return (
+    <div className="banners" aria-live="polite">
+      {phase === 'unreachable' ? (
+        <div className="callout callout--danger callout--banner" data-testid="unreachable-banner">
+          <Icon name="warning" />
+          <div>
+            <p className="callout__title">{problem?.title ?? 'Server unreachable'}</p>
+            <p>{problem?.detail}</p>
+          </div>
+          <button type="button" className="button button--small" onClick={() => void load()}>
+            Try again
+          </button>
+        </div>
+      ) : null}
+      {notice ? (
+        <div className={`callout callout--${notice.tone} callout--banner`} data-testid="notice">
+          <Icon name={notice.tone === 'ok' ? 'check' : 'warning'} />
+          <p>{notice.text}</p>
+          <button type="button" className="icon-button" aria-label="Dismiss" onClick={dismiss}>
+            <Icon name="close" size={16} />
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function CreatedTokenDialog(): ReactElement | null {
+  const created = useApiTokens((s) => s.created);
+  const dismiss = useApiTokens((s) => s.dismissCreated);
+  return created ? <TokenSecretDialog created={created} onClose={dismiss} /> : null;
+}
+
+/** Keeps the header's remote-access pill true, also when the tray or another window flips it. */
+function useRemoteAccessWatch(): void {
+  const admin = useSession(canAdminister);
+  const readable = useSession((s) => s.phase === 'ready' && !s.refused && !(s.session?.authRequired && !s.session.token));
+  const load = useConnection((s) => s.load);
+  useEffect(() => {
+    if (readable) void load();
+  }, [readable, admin, load]);
+  useEffect(() => desktopBridge()?.onRemoteAccessChanged(() => void load()), [load]);
+}
+
+export function App(): ReactElement {
+  const route = useNavigation((s) => s.route);
+  const Screen = SCREENS[route];
+  const first = useRef(true);
+  useRemoteAccessWatch();
+
+  useEffect(() => {
+    document.title = `${ROUTE_TITLES[route]} · Halo Forge`;
+    // Keyboard and screen-reader users land on the new screen's heading, not at the old link.
+    if (first.current) first.current = false;
+    else document.getElementById('screen-title')?.focus();
+  }, [route]);
+
+  return (
+    <>
+      <a
+        className="skip-link"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('screen-title')?.focus();
+        }}
+      >
+        Skip to content
+      </a>
+      <div className="app">
+        <Sidebar />
+        <div className="main-column">
+          <header className="topbar">
+            <p className="topbar__title">
+              <span>Workstation</span>
+              <span className="topbar__host" title={location.origin}>
+                {location.host}
+              </span>
+            </p>
+            <div className="topbar__status">
+              <RemotePill />
+              <StatusPill />
+            </div>
+          </header>
+          <main id="main" className="screen">
+            <Banners />
+            <Screen />
+          </main>
+        </div>
+      </div>
+      <CreatedTokenDialog />
+    </>
+  );
+}

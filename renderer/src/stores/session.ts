@@ -1,0 +1,143 @@
+import { create } from 'zustand';
+import type { AuthSession } from '../../../shared/api';
+import { api } from '../api/client';
+import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { useNavigation } from './navigation';
+
+export type SessionPhase = 'loading' | 'ready' | 'unreachable';
+
+export interface TokenCheck {
+  phase: 'idle' | 'testing' | 'passed' | 'failed';
+  result: Explained | null;
+}
+
+/** The auth line of the Overview and the header pill. */
+export type AuthState = 'checking' | 'not-needed' | 'token-stored' | 'token-needed' | 'token-refused' | 'unreachable';
+
+interface SessionState {
+  phase: SessionPhase;
+  session: AuthSession | null;
+  version: string | null;
+  hasStoredToken: boolean;
+  /** The stored token was refused: why. */
+  refused: Explained | null;
+  problem: Explained | null;
+  check: TokenCheck;
+  load(): Promise<void>;
+  /** Checks a pasted token against the backend without storing it. */
+  test(token: string): Promise<boolean>;
+  /** Tests, and stores only a token that works; then takes the user back to where a 401 interrupted them. */
+  save(token: string): Promise<boolean>;
+  clear(): Promise<void>;
+  /** Opened through a pairing link: store, test, and land somewhere useful. */
+  pair(token: string): Promise<void>;
+  tokenRefused(failure: ApiFailure): void;
+}
+
+const TOKEN_NEEDED: Explained = {
+  title: 'Token needed',
+  detail: 'This workstation asks for a Halo Forge API token (hfk_…). Paste one below, or open a pairing link from the workstation.',
+};
+
+export const useSession = create<SessionState>()((set, get) => ({
+  phase: 'loading',
+  session: null,
+  version: null,
+  hasStoredToken: api.hasStoredToken(),
+  refused: null,
+  problem: null,
+  check: { phase: 'idle', result: null },
+
+  async load() {
+    set({ hasStoredToken: api.hasStoredToken() });
+    let session: AuthSession;
+    try {
+      session = await api.session();
+      set({ refused: null });
+    } catch (err) {
+      if (!(err instanceof ApiFailure && err.tokenRefused)) {
+        set({ phase: err instanceof ApiFailure && err.code === 'network' ? 'unreachable' : get().phase, problem: explainFailure(err) });
+        return;
+      }
+      // The stored token is bad; ask as nobody whether one is needed at all.
+      try {
+        session = await api.session(null);
+      } catch (again) {
+        set({ problem: explainFailure(again) });
+        return;
+      }
+    }
+    set({ phase: 'ready', session, problem: null });
+    if (session.authRequired && !session.token) {
+      if (!get().refused) useNavigation.getState().interrupt('opening the dashboard', TOKEN_NEEDED);
+      return;
+    }
+    api.health().then(
+      (health) => set({ version: health.version }),
+      () => undefined,
+    );
+  },
+
+  async test(token) {
+    set({ check: { phase: 'testing', result: null } });
+    try {
+      const { health, session } = await api.testToken(token);
+      const who = session.token ? `The token “${session.token.name}” (${session.token.scope} scope) works` : 'The token works';
+      set({ version: health.version, check: { phase: 'passed', result: { title: 'Connection verified', detail: `${who} with Halo Forge ${health.version}.` } } });
+      return true;
+    } catch (err) {
+      set({ check: { phase: 'failed', result: explainFailure(err) } });
+      return false;
+    }
+  },
+
+  async save(token) {
+    if (!(await get().test(token))) return false;
+    api.storeToken(token);
+    set({ hasStoredToken: true, refused: null });
+    await get().load();
+    useNavigation.getState().resume();
+    return true;
+  },
+
+  async clear() {
+    api.forgetToken();
+    set({ hasStoredToken: false, refused: null, check: { phase: 'idle', result: null } });
+    await get().load();
+  },
+
+  async pair(token) {
+    const navigation = useNavigation.getState();
+    if (token.startsWith('hfk_')) {
+      api.storeToken(token);
+      set({ hasStoredToken: true });
+    }
+    const works = await get().test(token);
+    await get().load();
+    if (works) {
+      navigation.showNotice({ tone: 'ok', text: 'Paired: this browser now has a working API token for the workstation.' });
+      navigation.go('overview');
+    } else {
+      navigation.go('connection');
+    }
+  },
+
+  tokenRefused(failure) {
+    set({ refused: explainFailure(failure) });
+  },
+}));
+
+export function authState(state: Pick<SessionState, 'phase' | 'session' | 'refused'>): AuthState {
+  if (state.phase === 'unreachable') return 'unreachable';
+  if (state.refused) return 'token-refused';
+  if (!state.session) return 'checking';
+  if (state.session.token) return 'token-stored';
+  return state.session.authRequired ? 'token-needed' : 'not-needed';
+}
+
+/** A local user (or an open server) or an admin token may manage remote access and tokens. */
+export function canAdminister(state: Pick<SessionState, 'session' | 'refused'>): boolean {
+  const session = state.session;
+  if (!session || state.refused) return false;
+  return session.token ? session.token.scope === 'admin' : !session.authRequired;
+}
