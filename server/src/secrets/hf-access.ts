@@ -112,7 +112,6 @@ class HfAccessService implements HfAccess {
     }
     const problem = hfTokenShapeProblem(token);
     if (problem) throw httpError(400, 'hf.invalid_token', problem);
-    registerSecret(token);
 
     let verdict: Omit<Verification, 'fingerprint'>;
     if (request.verify) {
@@ -132,6 +131,7 @@ class HfAccessService implements HfAccess {
     }
 
     const where = await this.store(token);
+    registerSecret(token);
     this.cache.record(token, verdict);
     const who = verdict.outcome === 'verified' ? `verified as ${verdict.username} (role ${verdict.role ?? 'unknown'})` : 'not verified';
     this.audit?.append({

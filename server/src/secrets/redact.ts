@@ -9,10 +9,15 @@ const TOKEN_PATTERNS = [
 ];
 
 const known = new Set<string>();
+/** Every log line is checked against each known secret: keep the list short, newest last. */
+const MAX_KNOWN = 64;
 
 /** Registers a secret value (e.g. the resolved HF token) so it is masked even if it has an unusual shape. */
 export function registerSecret(value: string | null | undefined): void {
-  if (value && value.length >= 8) known.add(value);
+  if (!value || value.length < 8) return;
+  known.delete(value);
+  known.add(value);
+  if (known.size > MAX_KNOWN) known.delete(known.values().next().value!);
 }
 
 export function redactSecrets(text: string): string {
