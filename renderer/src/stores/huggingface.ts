@@ -4,6 +4,9 @@ import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
 import { connectedAs } from '../lib/huggingface';
 
+const RECHECKS = 3;
+const RECHECK_MS = 1_500;
+
 export type HfBusy = 'idle' | 'verifying' | 'saving' | 'adopting' | 'clearing' | 'reverifying';
 export type SaveOutcome = 'saved' | 'unreachable' | 'failed';
 
@@ -26,7 +29,7 @@ interface HuggingFaceState {
   /** Only when the Hub could not be reached: saving without verifying is then a reasonable choice. */
   offerUnverified: boolean;
   check: ModelCheckState;
-  load(): Promise<void>;
+  load(attempt?: number): Promise<void>;
   /**
    * Sends the token to the workstation. The token is an argument, never
    * state: it is not kept here, in storage, or anywhere after the call.
@@ -53,9 +56,15 @@ export const useHuggingFace = create<HuggingFaceState>()((set, get) => ({
   offerUnverified: false,
   check: { phase: 'idle', result: null, error: null },
 
-  async load() {
+  async load(attempt = 0) {
     try {
-      set({ status: await api.hfStatus(), loaded: true, error: null });
+      const status = await api.hfStatus();
+      set({ status, loaded: true, error: null });
+      // A token never checked is being verified in the background on the workstation
+      // (never on this request's path); look again shortly for the verdict.
+      if (status.present && !status.verified && status.checkedAt === null && attempt < RECHECKS) {
+        setTimeout(() => void get().load(attempt + 1), RECHECK_MS);
+      }
     } catch (err) {
       set({ loaded: true, error: explainFailure(err) });
     }

@@ -68,8 +68,10 @@ export const useSession = create<SessionState>()((set, get) => ({
       }
     }
     set({ phase: 'ready', session, problem: null });
+    // A refused token would only be refused again; the interruption already says why.
+    if (get().refused) return;
     if (session.authRequired && !session.token) {
-      if (!get().refused) useNavigation.getState().interrupt('opening the dashboard', TOKEN_NEEDED);
+      useNavigation.getState().interrupt('opening the dashboard', TOKEN_NEEDED);
       return;
     }
     api.health().then(

@@ -83,7 +83,7 @@ export function HfStatusCard(): ReactElement {
           <DefinitionList
             items={[
               ['Account', status.username ?? '—'],
-              ['Token', status.present ? `${status.role ? ROLE_LABELS[status.role] : 'Unknown type'}${status.tokenName ? ` · “${status.tokenName}”` : ''}` : 'None'],
+              ['Token', status.present ? `${status.role ? ROLE_LABELS[status.role] : 'Type known once verified'}${status.tokenName ? ` · “${status.tokenName}”` : ''}` : 'None'],
               ['Comes from', sourceWords(status.source)],
               ['Last verified', status.checkedAt ? <time dateTime={status.checkedAt} title={formatDateTime(status.checkedAt)}>{relativeTime(status.checkedAt)}</time> : 'Never'],
               ['OS keyring', status.keyring.available ? 'Available' : `Not available${status.keyring.reason ? `: ${status.keyring.reason}` : ''}`],
