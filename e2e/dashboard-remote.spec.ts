@@ -16,7 +16,7 @@ test('a workstation that needs a token says so, refuses a wrong one with its rea
   await expect(page.getByRole('heading', { level: 1, name: 'Connection' })).toBeVisible();
   await expect(page.getByTestId('status-pill')).toContainText('token needed');
   const note = page.getByTestId('interruption-note');
-  await expect(note).toContainText('Token needed');
+  await expect(note).toContainText('This workstation needs an API token');
   await expect(note).toContainText('you will go back to API tokens');
   await screenshotBothSchemes(page, 'connection-token-needed');
 

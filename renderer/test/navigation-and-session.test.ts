@@ -92,7 +92,7 @@ describe('the session', () => {
     await useSession.getState().load();
     expect(authState(useSession.getState())).toBe('token-needed');
     expect(canAdminister(useSession.getState())).toBe(false);
-    expect(useNavigation.getState()).toMatchObject({ route: 'connection', interruption: { doing: 'opening the dashboard', reason: { title: 'Token needed' } } });
+    expect(useNavigation.getState()).toMatchObject({ route: 'connection', interruption: { doing: null, reason: { title: 'This workstation needs an API token' } } });
     // Nothing else was asked: every other route would only answer 401.
     expect(calls.map((c) => c.path)).toEqual(['/auth/session']);
   });

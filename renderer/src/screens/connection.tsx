@@ -18,7 +18,8 @@ function InterruptionNote(): ReactElement | null {
       <Icon name="warning" />
       <div>
         <p className="callout__title">
-          {interruption.reason.title} while {interruption.doing}
+          {interruption.reason.title}
+          {interruption.doing ? ` while ${interruption.doing}` : ''}
         </p>
         <p>{interruption.reason.detail}</p>
         {back ? <p className="muted">Save a working token below and you will go back to {back}.</p> : null}
@@ -38,7 +39,7 @@ export function ConnectionScreen(): ReactElement {
     <>
       <ScreenHeader title="Connection" lead="How this dashboard reaches the workstation, and which other devices may." />
       <InterruptionNote />
-      <div className="columns">
+      <div className={admin ? 'columns' : 'columns columns--single'}>
         <div className="stack stack--loose">
           <ApiTokenCard />
           {admin ? (

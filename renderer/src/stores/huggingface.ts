@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { HfStatus, ModelCheck } from '../../../shared/api';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
-import { connectedAs } from '../lib/huggingface';
+import { connectedAs, sourceWords } from '../lib/huggingface';
 
 const RECHECKS = 3;
 const RECHECK_MS = 1_500;
@@ -43,7 +43,7 @@ interface HuggingFaceState {
 }
 
 function savedOutcome(status: HfStatus, verified: boolean): Outcome {
-  if (verified && status.verified) return { tone: 'ok', title: connectedAs(status), detail: status.message };
+  if (verified && status.verified) return { tone: 'ok', title: connectedAs(status), detail: `Saved in ${sourceWords(status.source)}. This browser keeps nothing.` };
   return { tone: 'warn', title: 'Saved without verifying', detail: status.message || 'The workstation will verify the token once it can reach Hugging Face.' };
 }
 

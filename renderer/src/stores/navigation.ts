@@ -15,7 +15,8 @@ export const ROUTE_TITLES: Record<Route, string> = {
 /** Why the user was sent to Connection, and where to take them back. */
 export interface Interruption {
   from: Route;
-  doing: string;
+  /** "loading the API tokens"; null when nothing was under way (a token is needed from the start). */
+  doing: string | null;
   reason: Explained;
 }
 
@@ -32,7 +33,7 @@ interface NavigationState {
   /** Follows the address bar (back/forward, typed hash). */
   syncFromHash(hash: string): void;
   /** The token was refused (or is needed): go to Connection and remember what the user was doing. */
-  interrupt(doing: string, reason: Explained): void;
+  interrupt(doing: string | null, reason: Explained): void;
   /** A token works again: back to where the user was interrupted. */
   resume(): void;
   showNotice(notice: Notice): void;

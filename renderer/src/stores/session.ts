@@ -35,7 +35,7 @@ interface SessionState {
 }
 
 const TOKEN_NEEDED: Explained = {
-  title: 'Token needed',
+  title: 'This workstation needs an API token',
   detail: 'This workstation asks for a Halo Forge API token (hfk_…). Paste one below, or open a pairing link from the workstation.',
 };
 
@@ -71,7 +71,7 @@ export const useSession = create<SessionState>()((set, get) => ({
     // A refused token would only be refused again; the interruption already says why.
     if (get().refused) return;
     if (session.authRequired && !session.token) {
-      useNavigation.getState().interrupt('opening the dashboard', TOKEN_NEEDED);
+      useNavigation.getState().interrupt(null, TOKEN_NEEDED);
       return;
     }
     api.health().then(

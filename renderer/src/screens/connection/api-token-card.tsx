@@ -19,9 +19,9 @@ function CurrentToken(): ReactElement {
       return (
         <div className="stack stack--tight">
           <p className="status-line">
-            <Badge tone="danger">Token refused</Badge> {refused?.title}: {refused?.detail}
+            <Badge tone="danger">Token refused</Badge> The token stored in this browser no longer works{refused ? ` (${refused.title.toLowerCase()})` : ''}. Paste a new one.
           </p>
-          {needed ? null : <p className="muted">This computer does not need a token. Clear the stored one to go on without it, or paste a working one.</p>}
+          {needed ? null : <p className="muted">This computer does not need a token: clear the stored one to go on without it.</p>}
         </div>
       );
     case 'token-needed':

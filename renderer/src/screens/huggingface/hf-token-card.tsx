@@ -38,6 +38,7 @@ export function HfTokenCard(): ReactElement {
   const offerUnverified = useHuggingFace((s) => s.offerUnverified);
   const save = useHuggingFace((s) => s.save);
   const working = busy !== 'idle';
+  const replacing = useHuggingFace((s) => s.status?.present ?? false);
 
   const send = async (verify: boolean) => {
     const result = await save(token, verify);
@@ -49,7 +50,7 @@ export function HfTokenCard(): ReactElement {
   };
 
   return (
-    <Card title="Save a token" description="Paste a read token from huggingface.co/settings/tokens. The workstation checks it with the Hub and stores it in its keyring (or a private file). This browser keeps nothing.">
+    <Card title={replacing ? 'Replace the token' : 'Save a token'} description="Paste a read token from huggingface.co/settings/tokens. The workstation checks it with the Hub and stores it in its keyring (or a private file). This browser keeps nothing.">
       <div className="stack">
         <form className="stack" onSubmit={onSubmit} aria-label="Save a Hugging Face token">
           <Field id={HF_TOKEN_INPUT_ID} label="Hugging Face token" hint="Starts with hf_. A read token is enough to download gated and private models.">
