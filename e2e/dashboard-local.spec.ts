@@ -6,6 +6,10 @@ function hasExternalAddress(): boolean {
 }
 
 test('on this computer the dashboard works with no token at all', async ({ page, backend }) => {
+  // A CSP violation or a React error would show up here.
+  const problems: string[] = [];
+  page.on('console', (m) => void (m.type() === 'error' || m.type() === 'warning' ? problems.push(m.text()) : undefined));
+  page.on('pageerror', (e) => problems.push(e.message));
   await page.goto(backend.url);
 
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
@@ -32,6 +36,24 @@ test('on this computer the dashboard works with no token at all', async ({ page,
 
   await openScreen(page, 'Hugging Face');
   await expect(page.getByTestId('hf-status-badge')).toHaveText('Not connected');
+  expect(problems).toEqual([]);
+});
+
+test('the keyboard reaches every screen, and each new screen puts focus on its heading', async ({ page, backend }) => {
+  await page.goto(backend.url);
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  for (const name of ['Overview', 'Connection']) {
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true })).toBeFocused();
+  }
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('heading', { level: 1, name: 'Connection' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByLabel('API token', { exact: true })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'Show token' })).toBeFocused();
 });
 
 test('recent activity updates live over the stream when the CLI creates and revokes a token', async ({ page, backend }) => {

@@ -20,7 +20,7 @@ interface ActivityState {
   follow(): () => void;
 }
 
-function entryKey(e: AuditEntry): string {
+export function entryKey(e: AuditEntry): string {
   return [e.time, e.event, e.token ?? '', e.address ?? '', e.reason ?? '', e.detail ?? ''].join('\u0000');
 }
 

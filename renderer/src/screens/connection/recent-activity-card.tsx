@@ -1,6 +1,6 @@
 import { useEffect, useState, type ReactElement } from 'react';
 import { Badge, Card, EmptyState, Result, Spinner } from '../../components/ui';
-import { useActivity, type LiveState } from '../../stores/activity';
+import { entryKey, useActivity, type LiveState } from '../../stores/activity';
 import { describeAuditEntry, formatDateTime, relativeTime } from '../../lib/format';
 
 const LIVE_WORDS: Record<LiveState, { tone: 'ok' | 'neutral' | 'warn'; label: string }> = {
@@ -56,7 +56,7 @@ export function RecentActivityCard(): ReactElement {
           {entries.map((entry) => {
             const { tone, text } = describeAuditEntry(entry);
             return (
-              <li key={`${entry.time}|${entry.event}|${entry.token ?? ''}|${entry.address ?? ''}|${entry.reason ?? ''}`} className="activity__item">
+              <li key={entryKey(entry)} className="activity__item">
                 <span className={`activity__dot activity__dot--${tone}`} aria-hidden="true" />
                 <span className="activity__text">{text}</span>
                 <time className="activity__time" dateTime={entry.time} title={formatDateTime(entry.time)}>
