@@ -53,6 +53,9 @@ describe('the local pass', () => {
     ['trusted proxy forwarding a remote client', '127.0.0.1', { ...local, 'x-forwarded-for': '203.0.113.7' }, false],
     ['client-chosen left-most entry is ignored', '10.1.2.3', { ...local, 'x-forwarded-for': '127.0.0.1, 203.0.113.7' }, false],
     ['unreadable forwarded entry', '127.0.0.1', { ...local, 'x-forwarded-for': 'garbage' }, false],
+    ['client-sent Forwarded past a proxy that writes X-Forwarded-For', '127.0.0.1', { ...local, 'x-forwarded-for': '203.0.113.9', forwarded: 'for=127.0.0.1' }, false],
+    ['client-sent X-Forwarded-For past a proxy that writes X-Real-IP', '127.0.0.1', { ...local, 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '127.0.0.1' }, false],
+    ['a proxy writing two headers that agree', '127.0.0.1', { ...local, 'x-real-ip': '127.0.0.1', 'x-forwarded-for': '127.0.0.1' }, true],
   ])('with --trust-proxy: %s → %s', (_what, peer, headers, expected) => {
     expect(localPass({ peer, headers, trustedProxies: proxy }).local).toBe(expected);
   });
@@ -61,6 +64,9 @@ describe('the local pass', () => {
 describe('client address', () => {
   it('is the peer when it is not a trusted proxy, whatever the headers say', () => {
     expect(clientAddress('192.168.1.9', { 'x-forwarded-for': '1.2.3.4' }, proxy)).toBe('192.168.1.9');
+  });
+  it('is unknown when forwarding headers disagree', () => {
+    expect(clientAddress('10.0.0.2', { 'x-forwarded-for': '203.0.113.9', forwarded: 'for=127.0.0.1' }, proxy)).toBeNull();
   });
   it('is the right-most untrusted hop behind trusted proxies', () => {
     expect(clientAddress('10.0.0.2', { 'x-forwarded-for': '6.6.6.6, 203.0.113.7, 10.0.0.9' }, proxy)).toBe('203.0.113.7');

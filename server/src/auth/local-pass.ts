@@ -94,39 +94,51 @@ export function hasForwardingHeaders(headers: IncomingHttpHeaders): boolean {
   return headers.forwarded !== undefined || headers['x-forwarded-for'] !== undefined || headers['x-real-ip'] !== undefined;
 }
 
-function forwardedChain(headers: IncomingHttpHeaders): string[] {
+/** Each forwarding header present, as its hop list (left = furthest from us). */
+function forwardedChains(headers: IncomingHttpHeaders): string[][] {
+  const chains: string[][] = [];
   const forwarded = header(headers, 'forwarded');
-  if (forwarded) {
-    const chain: string[] = [];
-    for (const element of forwarded.split(',')) {
-      const match = /(?:^|;)\s*for=("?)([^";]+)\1/i.exec(element.trim());
-      chain.push(match ? match[2]!.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1') : '');
-    }
-    return chain;
+  if (forwarded !== undefined) {
+    chains.push(
+      forwarded.split(',').map((element) => {
+        const match = /(?:^|;)\s*for=("?)([^";]+)\1/i.exec(element.trim());
+        return match ? match[2]!.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1') : '';
+      }),
+    );
   }
   const xff = header(headers, 'x-forwarded-for');
-  if (xff) return xff.split(',').map((s) => s.trim());
+  if (xff !== undefined) chains.push(xff.split(',').map((s) => s.trim()));
   const real = header(headers, 'x-real-ip');
-  return real ? [real.trim()] : [];
+  if (real !== undefined) chains.push([real.trim()]);
+  return chains;
 }
 
-/**
- * The address to attribute a request to. Forwarding headers count only when
- * the peer is a proxy the operator named; the client is then the right-most
- * address in the chain that is not one of those proxies (left-most entries
- * are whatever the client chose to send). An unreadable entry yields null,
- * which is never local.
- */
-export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, proxies: TrustedProxies): string | null {
-  const direct = normalizeAddress(peer);
-  if (!direct || !hasForwardingHeaders(headers) || !isTrusted(direct, proxies)) return direct;
-  const chain = forwardedChain(headers);
+/** The right-most hop that is not one of our proxies; null when a hop cannot be read. */
+function clientFromChain(chain: string[], proxies: TrustedProxies): string | null {
   for (let i = chain.length - 1; i >= 0; i--) {
     const hop = normalizeAddress(chain[i]);
     if (!hop) return null;
     if (!isTrusted(hop, proxies)) return hop;
   }
   return normalizeAddress(chain[0]);
+}
+
+/**
+ * The address to attribute a request to. Forwarding headers count only when
+ * the peer is a proxy the operator named; the client is then the right-most
+ * address in the chain that is not one of those proxies (left-most entries
+ * are whatever the client chose to send). A proxy usually sets one of the
+ * three headers and passes the client's copies of the others through, so
+ * when several are present they must agree, or the client is unknown (never
+ * local): otherwise a remote client could send `Forwarded: for=127.0.0.1`
+ * past a proxy that only writes X-Forwarded-For.
+ */
+export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, proxies: TrustedProxies): string | null {
+  const direct = normalizeAddress(peer);
+  if (!direct || !hasForwardingHeaders(headers) || !isTrusted(direct, proxies)) return direct;
+  const candidates = forwardedChains(headers).map((chain) => clientFromChain(chain, proxies));
+  const first = candidates[0] ?? null;
+  return candidates.every((c) => c !== null && c === first) ? first : null;
 }
 
 export interface LocalPassInput {
