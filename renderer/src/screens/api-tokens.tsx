@@ -42,7 +42,7 @@ function TokenList({ onCreate }: { onCreate: () => void }): ReactElement {
   if (tokens.length === 0) {
     return (
       <EmptyState icon="key" title="No API tokens yet">
-        <p>This computer needs none. Create one for each laptop or script that should reach the workstation over the network.</p>
+        <p>A browser on the workstation itself needs none. Create one for each laptop, phone or script that should reach it over the network.</p>
         <button type="button" className="button button--primary" onClick={onCreate}>
           <Icon name="plus" size={16} /> Create token
         </button>
