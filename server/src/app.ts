@@ -7,7 +7,6 @@ import { Writable } from 'node:stream';
 import { API_PREFIX, type AuthMode } from '../../shared/api.js';
 import { AuditLog } from './audit/audit-log.js';
 import { EnvToken } from './auth/env-token.js';
-import { looksLikeApiToken } from './auth/token-format.js';
 import { parseTrustedProxies } from './auth/local-pass.js';
 import { FailureThrottle } from './auth/throttle.js';
 import { TokenStore } from './auth/token-store.js';
@@ -23,7 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
-import { redactSecrets } from './secrets/redact.js';
+import { redactSecrets, registerSecret } from './secrets/redact.js';
 import { projectRoot } from './version.js';
 
 export interface AppOptions {
@@ -31,6 +30,8 @@ export interface AppOptions {
   host?: string;
   port?: number;
   auth?: AuthMode;
+  /** Allows --auth off together with network exposure. */
+  insecureNoAuth?: boolean;
   trustProxy?: string | string[];
   allowedHosts?: string[];
   /** Where pino writes; default stdout. Every line passes through redaction first. */
@@ -41,6 +42,9 @@ export interface AppOptions {
   /** The built dashboard; default dist/renderer. */
   dashboardDir?: string;
 }
+
+/** Random characters an environment token needs after "hfk_": short values are guessable and slip past log redaction. */
+const MIN_ENV_SECRET = 20;
 
 export class StartupError extends Error {
   constructor(message: string, readonly hint: string) {
@@ -95,8 +99,17 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }
 
   const envSecret = env.HALOFORGE_API_TOKEN?.trim();
-  if (envSecret !== undefined && envSecret !== '' && !looksLikeApiToken(envSecret) && !/^hfk_[A-Za-z0-9_-]{4,}$/.test(envSecret)) {
-    throw new StartupError('HALOFORGE_API_TOKEN is set but does not look like a halo-forge token (hfk_ followed by letters, digits, "-" or "_").', 'Environment: HALOFORGE_API_TOKEN');
+  if (envSecret) {
+    if (!/^hfk_[A-Za-z0-9_-]+$/.test(envSecret)) {
+      throw new StartupError('HALOFORGE_API_TOKEN does not look like a halo-forge token: "hfk_" followed by letters, digits, "-" or "_".', 'Environment: HALOFORGE_API_TOKEN');
+    }
+    if (envSecret.length < 4 + MIN_ENV_SECRET) {
+      throw new StartupError(
+        `HALOFORGE_API_TOKEN is too short to be safe: use at least ${MIN_ENV_SECRET} random characters after "hfk_".`,
+        'Generate one with: echo "hfk_$(openssl rand -base64 32 | tr -d \'=+/\')"',
+      );
+    }
+    registerSecret(envSecret);
   }
   const envToken = envSecret ? new EnvToken(envSecret) : null;
 
@@ -139,6 +152,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       bindPort: () => ctx.bind.port,
       handler: () => handler!,
       hasTokens: () => envToken !== null || store.size > 0,
+      authOff: mode === 'off',
+      insecureNoAuth: options.insecureNoAuth === true,
     }),
     hf: options.hf ?? createHfAccess({ env, audit }),
     bind: { host, port: options.port ?? 8000 },

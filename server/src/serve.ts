@@ -51,6 +51,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     host: opts.host,
     port: opts.port,
     auth: opts.auth,
+    insecureNoAuth: opts.insecureNoAuth,
     trustProxy: opts.trustProxy,
     allowedHosts: opts.allowedHosts,
     logLevel: opts.logLevel,

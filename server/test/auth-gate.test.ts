@@ -138,6 +138,23 @@ describe('auth on and off', () => {
     expect(res.json().error).toBe('auth.required');
   });
 
+  it('--auth off still refuses a cross-site request from a web page', async () => {
+    const app = await start({ auth: 'off' });
+    for (const headers of [{ ...HOST, 'sec-fetch-site': 'cross-site' }, { ...HOST, origin: 'https://evil.example' }]) {
+      const res = await app.inject({ method: 'POST', url: '/api/public/huggingface/verify', headers, ...LOCAL });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toEqual({ error: 'auth.forbidden', message: 'Cross-site requests are refused.' });
+    }
+    expect((await app.inject({ url: '/api/public/health', headers: { ...HOST, origin: 'http://127.0.0.1:8000' }, ...LOCAL })).statusCode).toBe(200);
+  });
+
+  it('--auth off refuses to switch remote access on', async () => {
+    const app = await start({ auth: 'off' });
+    const res = await app.inject({ method: 'PUT', url: '/api/public/connection/remote', headers: HOST, payload: { enabled: true }, ...LOCAL });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toEqual({ error: 'exposure.failed', message: expect.stringContaining('Authentication is off (--auth off)') });
+  });
+
   it('--auth off lets anyone in but still rejects a bad token', async () => {
     const app = await start({ auth: 'off' });
     expect((await app.inject({ url: '/api/public/health', ...LAN })).statusCode).toBe(200);
@@ -165,21 +182,43 @@ describe('scopes', () => {
 });
 
 describe('throttling failed attempts', () => {
-  it('blocks an address after 10 failures with 429 and Retry-After, and nobody else', async () => {
+  const bad = { authorization: `Bearer hfk_${'b'.repeat(43)}` };
+
+  it('answers an address with 429 and Retry-After after 10 failures, and nobody else', async () => {
     const app = await start();
-    const { token } = await newToken(app);
-    const bad = { authorization: `Bearer hfk_${'b'.repeat(43)}` };
     for (let i = 0; i < 10; i++) expect((await app.inject({ url: '/api/public/health', headers: bad, ...LAN })).statusCode).toBe(401);
-    const blocked = await app.inject({ url: '/api/public/health', headers: { authorization: `Bearer ${token}` }, ...LAN });
+    const blocked = await app.inject({ url: '/api/public/health', headers: bad, ...LAN });
     expect(blocked.statusCode).toBe(429);
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
     expect(blocked.json()).toEqual({ error: 'auth.throttled', message: expect.stringContaining('Too many failed attempts from 192.168.1.50') });
-    expect((await app.inject({ url: '/api/public/health', headers: { authorization: `Bearer ${token}` }, remoteAddress: '192.168.1.51' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/public/health', headers: bad, remoteAddress: '192.168.1.51' })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/public/health', headers: HOST, ...LOCAL })).statusCode).toBe(200);
+  });
+
+  it('never locks out a valid token, whatever others at the same address did', async () => {
+    const app = await start();
+    const { token } = await newToken(app);
+    for (let i = 0; i < 12; i++) await app.inject({ url: '/api/public/connection', ...LAN });
+    for (let i = 0; i < 12; i++) await app.inject({ url: '/api/public/health', headers: bad, ...LAN });
+    expect((await app.inject({ url: '/api/public/health', headers: { authorization: `Bearer ${token}` }, ...LAN })).statusCode).toBe(200);
+  });
+
+  it('counts an IPv6 client by its /64, so rotating addresses does not help', async () => {
+    const app = await start();
+    for (let i = 1; i <= 10; i++) await app.inject({ url: '/api/public/health', headers: bad, remoteAddress: `2001:db8:0:1::${i.toString(16)}` });
+    expect((await app.inject({ url: '/api/public/health', headers: bad, remoteAddress: '2001:db8:0:1:ffff::99' })).statusCode).toBe(429);
+    expect((await app.inject({ url: '/api/public/health', headers: bad, remoteAddress: '2001:db8:0:2::1' })).statusCode).toBe(401);
   });
 });
 
 describe('single-token deployments (HALOFORGE_API_TOKEN)', () => {
+  it.each([
+    ['hfk_envonly', 'HALOFORGE_API_TOKEN is too short to be safe: use at least 20 random characters after "hfk_".'],
+    ['sk-not-ours-0123456789012345678', 'HALOFORGE_API_TOKEN does not look like a halo-forge token: "hfk_" followed by letters, digits, "-" or "_".'],
+  ])('refuses to start with %s', async (value, message) => {
+    await expect(start({ envExtra: { HALOFORGE_API_TOKEN: value } })).rejects.toThrow(message);
+  });
+
   it('takes precedence over the file store', async () => {
     const envSecret = 'hfk_envonly_' + 'e'.repeat(40);
     const app = await start({ envExtra: { HALOFORGE_API_TOKEN: envSecret } });

@@ -10,6 +10,9 @@ export interface ExposureOptions {
   bindPort: () => number;
   handler: () => RequestListener;
   hasTokens: () => boolean;
+  /** With --auth off, remote access would serve the whole API to the network with no check at all. */
+  authOff: boolean;
+  insecureNoAuth: boolean;
 }
 
 /**
@@ -55,6 +58,9 @@ export class Exposure {
 
   async enable(iface = 'all', port: number | null = null): Promise<RemoteAccess> {
     if (this.fixed) throw httpError(409, 'exposure.fixed', `Remote access is set by the command line (--host ${this.opts.bindHost}); restart without it to use the switch.`);
+    if (this.opts.authOff && !this.opts.insecureNoAuth) {
+      throw httpError(409, 'exposure.failed', 'Authentication is off (--auth off): remote access would let anyone on the network operate this workstation. Restart without --auth off; remote clients then need a token.');
+    }
     const wanted = port ?? this.opts.bindPort();
     const addresses = this.addressesFor(iface);
     if (this.current && this.current.interface === iface && this.current.port === wanted && sameList(this.current.addresses, addresses)) return this.state();

@@ -62,6 +62,18 @@ function isApiRequest(request: FastifyRequest): boolean {
 
 const CHALLENGE = 'Bearer realm="halo-forge"';
 
+/** A browser request made by a page from another origin (Fetch Metadata, else Origin against Host). */
+function isCrossSite(headers: FastifyRequest['headers']): boolean {
+  if (headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== headers.host;
+  } catch {
+    return true;
+  }
+}
+
 function reject(reply: FastifyReply, status: number, error: ErrorCode, message: string, headers: Record<string, string> = {}) {
   return reply.code(status).headers(headers).type('application/json').send({ error, message });
 }
@@ -93,13 +105,15 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
     const config = request.routeOptions.config;
 
     if (credential.kind !== 'none') {
-      const wait = opts.throttle.retryAfter(address);
-      if (wait > 0) {
-        return reject(reply, 429, 'auth.throttled', `Too many failed attempts from ${address}; try again in ${wait} s.`, { 'retry-after': String(wait) });
-      }
+      // Verify first: a valid token always works, so nobody sharing an address
+      // (NAT, a proxy) can lock token holders out by failing on purpose.
       const authority = opts.authority();
       const result = credential.kind === 'token' ? authority.verify(credential.value) : null;
       if (!result || result.status !== 'ok') {
+        const wait = opts.throttle.retryAfter(address);
+        if (wait > 0) {
+          return reject(reply, 429, 'auth.throttled', `Too many failed attempts from ${address}; try again in ${wait} s.`, { 'retry-after': String(wait) });
+        }
         const code: ErrorCode = result?.status === 'expired' ? 'auth.expired' : 'auth.invalid';
         const reason = credential.kind === 'malformed' ? credential.reason : code === 'auth.expired' ? 'token expired' : 'unknown or revoked token';
         const blocked = opts.throttle.recordFailure(address);
@@ -118,6 +132,8 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       noteFirstUse(result.record.name, address);
       request.caller = { kind: 'token', name: result.record.name, scope: result.record.scope, hash: result.record.hash };
     } else if (opts.mode === 'off') {
+      // No auth still must not mean that any web page the user visits can drive the API.
+      if (isCrossSite(headers)) return reject(reply, 403, 'auth.forbidden', 'Cross-site requests are refused.');
       request.caller = { kind: 'open' };
     } else if (opts.mode === 'auto' && localPass({ peer: request.socket.remoteAddress, headers, trustedProxies: opts.trustedProxies }).local) {
       request.caller = { kind: 'local' };
