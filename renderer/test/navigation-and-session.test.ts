@@ -144,6 +144,15 @@ describe('the session', () => {
     expect(authState(useSession.getState())).toBe('token-stored');
   });
 
+  it('a pairing link with a refused token leaves the stored token alone (any page can link here)', async () => {
+    localStorage.setItem(API_TOKEN_STORAGE_KEY, GOOD);
+    fakeBackend({ 'GET /health': json(401, { error: 'auth.invalid', message: 'The token is not valid: it is unknown or has been revoked.' }), 'GET /auth/session': json(200, ADMIN_SESSION) });
+    await useSession.getState().pair(`hfk_${'y'.repeat(43)}`);
+    expect(localStorage.getItem(API_TOKEN_STORAGE_KEY)).toBe(GOOD);
+    expect(useNavigation.getState().route).toBe('connection');
+    expect(useSession.getState().check.phase).toBe('failed');
+  });
+
   it('opened from a pairing link with something that is not an API token stores nothing', async () => {
     fakeBackend({ 'GET /auth/session': json(200, ANONYMOUS_SESSION) });
     await useSession.getState().pair('hf_abcdefghijklmnopqrstuvwxyz0123');

@@ -110,11 +110,14 @@ export const useSession = create<SessionState>()((set, get) => ({
 
   async pair(token) {
     const navigation = useNavigation.getState();
-    if (token.startsWith('hfk_')) {
-      api.storeToken(token);
-      set({ hasStoredToken: true });
-    }
+    // Test before storing: any web page can link to this dashboard with a
+    // #token=, and a bad token stored here would lock the user out (a bad token
+    // is always rejected, even locally). A refused link leaves the stored token alone.
     const works = await get().test(token);
+    if (works) {
+      api.storeToken(token);
+      set({ hasStoredToken: true, refused: null });
+    }
     await get().load();
     if (works) {
       navigation.showNotice({ tone: 'ok', text: 'Paired: this browser now has a working API token for the workstation.' });
