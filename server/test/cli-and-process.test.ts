@@ -30,7 +30,8 @@ function rawRequest(port: number, text: string): Promise<string> {
     socket.on('data', (d) => (out += d.toString('latin1')));
     socket.on('end', () => resolve(out));
     socket.on('close', () => resolve(out));
-    socket.on('error', reject);
+    // A server may answer and close while we are still sending (a 431 for a huge header): keep what arrived.
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? resolve(out || err.code) : reject(err)));
     socket.end(text);
   });
 }
@@ -134,7 +135,8 @@ describe('serve', () => {
     expect(two).toMatch(/^HTTP\/1.1 401/);
     expect(two).toContain('more than one Authorization header');
     const huge = await rawRequest(b.port, `GET /api/public/health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${'a'.repeat(40_000)}\r\nConnection: close\r\n\r\n`);
-    expect(huge).toMatch(/^HTTP\/1.1 431/);
+    // Node refuses headers over 16 KB: a 431, or a reset if it closed before we finished sending.
+    expect(huge).toMatch(/^(HTTP\/1.1 431|ECONNRESET|EPIPE)/);
     const binary = await rawRequest(b.port, 'GET /api/public/health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer hfk_\xff\xfe\x01\r\nConnection: close\r\n\r\n');
     expect(binary).toMatch(/^HTTP\/1.1 40[01]/);
     expect((await fetch(`http://127.0.0.1:${b.port}/api/public/health`)).status).toBe(200);
