@@ -4,7 +4,7 @@
 //   3. backend startup: spawn → first /api/public/health, vs a bare Fastify hello-world (goal ≤ 1.5x)
 //   4. the dashboard's production JS, gzipped (goal ≤ 120 KB)
 // All traffic goes to 127.0.0.1.
-import { fork, spawn } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import autocannon from 'autocannon';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'server/bin/halo-forge.js');
 const quick = process.argv.includes('--quick');
-const DURATION = quick ? 2 : 5;
+const DURATION = quick ? 1 : 3;
 const ROUNDS = quick ? 1 : 3;
 const results = [];
 
@@ -31,9 +31,18 @@ function tempHome() {
   return { home, env: { ...process.env, HALOFORGE_HOME: home, HOME: home, HALOFORGE_KEYRING: 'off', HALOFORGE_API_TOKEN: '', HF_TOKEN: '' } };
 }
 
+// On a multi-core machine the server gets a core of its own and the load generator
+// (this process) another, so the auth-on and auth-off runs meet the same conditions.
+const cores = (await import('node:os')).availableParallelism();
+const taskset = cores >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (taskset) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+
 function startBackend(args, env) {
   return new Promise((resolve, reject) => {
-    const child = fork(cli, ['serve', '--port', '0', '--log-level', 'warn', ...args], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const argv = [cli, 'serve', '--port', '0', '--log-level', 'warn', ...args];
+    const child = taskset
+      ? spawn('taskset', ['-c', '1', process.execPath, ...argv], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+      : fork(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.on('message', (m) => (m.type === 'ready' ? resolve({ child, port: m.port }) : m.type === 'fatal' && reject(new Error(m.message))));
     child.once('exit', (code) => reject(new Error(`backend exited with ${code}`)));
   });
@@ -59,24 +68,29 @@ async function authThroughput() {
     c.stdout.on('data', (d) => (out += d));
     c.on('exit', () => resolve(JSON.parse(out)));
   });
-  const off = await startBackend(['--auth', 'off'], env);
-  const on = await startBackend(['--auth', 'on'], env);
+  const offServer = await startBackend(['--auth', 'off'], env);
+  const onServer = await startBackend(['--auth', 'on'], env);
   try {
-    await cannon(off.port, {}); // warm-up both
-    await cannon(on.port, { authorization: `Bearer ${created.token}` });
+    await cannon(offServer.port, {}); // warm-up both
+    await cannon(onServer.port, { authorization: `Bearer ${created.token}` });
+    // Short rounds, alternating, so drift in the machine's load hits both sides alike.
+    const ratios = [];
     const offRates = [];
     const onRates = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      offRates.push(await cannon(off.port, {}));
-      onRates.push(await cannon(on.port, { authorization: `Bearer ${created.token}` }));
+    for (let i = 0; i < ROUNDS * 2; i++) {
+      const off = await cannon(offServer.port, {});
+      const on = await cannon(onServer.port, { authorization: `Bearer ${created.token}` });
+      offRates.push(off);
+      onRates.push(on);
+      ratios.push(on / off);
     }
     const a = median(offRates);
     const b = median(onRates);
-    const ratio = b / a;
-    record('authenticated throughput vs auth off', `${Math.round(b)} vs ${Math.round(a)} req/s = ${(ratio * 100).toFixed(1)}%`, '≥ 95%', ratio >= 0.95);
+    const ratio = median(ratios);
+    record('authenticated throughput vs auth off', `${Math.round(b)} vs ${Math.round(a)} req/s, median of paired rounds = ${(ratio * 100).toFixed(1)}%`, '≥ 95%', ratio >= 0.95);
   } finally {
-    await stop(off.child);
-    await stop(on.child);
+    await stop(offServer.child);
+    await stop(onServer.child);
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -84,10 +98,12 @@ async function authThroughput() {
 async function verificationScaling() {
   const { TokenStore } = await import(join(root, 'dist/server/src/auth/token-store.js'));
   const { generateApiToken, hashApiToken } = await import(join(root, 'dist/server/src/auth/token-format.js'));
+  // Both stores hold the same 10 real tokens, and the same 10 secrets are presented:
+  // the only difference is how many other tokens the store holds.
+  const secrets = Array.from({ length: 10 }, generateApiToken);
   const rate = (count) => {
     const { home } = tempHome();
     const path = join(home, 'tokens.json');
-    const secrets = Array.from({ length: Math.min(count, 1000) }, generateApiToken);
     const tokens = Array.from({ length: count }, (_, i) => ({
       name: `t${i}`,
       hash: i < secrets.length ? hashApiToken(secrets[i]) : hashApiToken(`filler-${i}`),
@@ -107,10 +123,14 @@ async function verificationScaling() {
     rmSync(home, { recursive: true, force: true });
     return ns;
   };
-  const small = median(Array.from({ length: ROUNDS + 2 }, () => rate(10)));
-  const big = median(Array.from({ length: ROUNDS + 2 }, () => rate(100_000)));
-  const ratio = big / small;
-  record('verification cost, 100,000 vs 10 tokens', `${big.toFixed(0)} ns vs ${small.toFixed(0)} ns = ${ratio.toFixed(2)}x`, 'within 20% (≤ 1.20x)', ratio <= 1.2);
+  const small = [];
+  const big = [];
+  for (let i = 0; i < ROUNDS + 4; i++) {
+    small.push(rate(10));
+    big.push(rate(100_000));
+  }
+  const ratio = median(big) / median(small);
+  record('verification cost, 100,000 vs 10 tokens', `${median(big).toFixed(0)} ns vs ${median(small).toFixed(0)} ns = ${ratio.toFixed(2)}x`, 'within 20% (≤ 1.20x)', ratio <= 1.2);
 }
 
 async function timeToHealthy(command, args, env) {
