@@ -52,12 +52,25 @@ export interface GuardOptions {
   now?: () => number;
 }
 
+interface Outstanding {
+  overdue: boolean;
+  freed: Promise<void>;
+  free(): void;
+}
+
+const STUCK =
+  'A previous keyring call has not returned yet (the keyring may be locked and waiting for a password); using the file instead until it does.';
+
 /**
  * Wraps a backend so that no call can hang a request: each call races a
  * timeout, and after a timeout the keyring counts as unavailable for a while.
- * A call that never returns keeps a libuv thread-pool worker busy; without the
- * cooldown, a status poll every few seconds would soon take every worker (and
- * with them all asynchronous file I/O).
+ *
+ * A native keyring call that never returns keeps a libuv thread-pool worker
+ * blocked for good, and there are four of them: a few such calls would stall
+ * every asynchronous fs and dns call of the server. So at most one backend
+ * call is ever outstanding. Calls that arrive meanwhile wait for it; once it
+ * has outlived its timeout they are refused at once, cooldown or not, until
+ * it returns.
  */
 export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions = {}): Keyring {
   const service = options.service ?? KEYRING_SERVICE;
@@ -71,6 +84,8 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
   // a refused save stays the reason until a save succeeds.
   let writeProblem: string | null = null;
   let quietUntil = 0;
+  // The backend call in progress; `freed` resolves when it returns or outlives its timeout, whichever comes first.
+  let outstanding: Outstanding | null = null;
 
   function open(): KeyringBackend {
     if (backend) return backend;
@@ -86,20 +101,63 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
     throw new KeyringUnavailableError(loadError);
   }
 
+  /** Why a call must not reach the backend now, or null. */
+  function refusal(): KeyringUnavailableError | null {
+    if (now() < quietUntil) return new KeyringUnavailableError(state.reason ?? 'The keyring is unavailable.');
+    if (outstanding?.overdue) {
+      state = { available: false, reason: STUCK };
+      return new KeyringUnavailableError(STUCK);
+    }
+    return null;
+  }
+
+  /** Marks `running` as the outstanding backend call until it settles. */
+  function track(running: Promise<unknown>): Outstanding {
+    let free!: () => void;
+    const entry: Outstanding = { overdue: false, freed: new Promise<void>((resolve) => (free = resolve)), free: () => free() };
+    outstanding = entry;
+    const settle = () => {
+      if (outstanding === entry) outstanding = null;
+      entry.free();
+    };
+    running.then(settle, settle);
+    return entry;
+  }
+
   async function call<T>(fn: (b: KeyringBackend) => Promise<T>, writing = false): Promise<T> {
     const b = open();
-    if (now() < quietUntil) throw new KeyringUnavailableError(state.reason ?? 'The keyring is unavailable.');
+    const refused = refusal();
+    if (refused) throw refused;
+    let mine: Outstanding | null = null;
+    let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        timedOut = true;
         quietUntil = now() + cooldownMs;
         const reason = `The keyring did not answer within ${seconds(timeoutMs)} (it may be locked and waiting for a password); using the file instead, and not asking the keyring again for ${seconds(cooldownMs)}.`;
         state = { available: false, reason };
+        if (mine && outstanding === mine) {
+          mine.overdue = true;
+          mine.free();
+        }
         reject(new KeyringUnavailableError(reason));
       }, timeoutMs);
     });
+    const attempt = (async () => {
+      while (outstanding) {
+        await outstanding.freed;
+        const refused = refusal();
+        if (refused) throw refused;
+      }
+      // Never start a call nobody waits for any more.
+      if (timedOut) throw new KeyringUnavailableError(state.reason ?? 'The keyring is unavailable.');
+      const running = fn(b);
+      mine = track(running);
+      return running;
+    })();
     try {
-      const result = await Promise.race([fn(b), timeout]);
+      const result = await Promise.race([attempt, timeout]);
       state = { available: true, reason: null };
       if (writing) writeProblem = null;
       return result;
@@ -115,7 +173,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
     }
   }
 
-  // Concurrent status reads share one keyring call, so a hung keyring holds one worker, not one per request.
+  // Concurrent status reads share one keyring call rather than queueing one each.
   const reading = new Map<string, Promise<string | null>>();
   function get(account: string): Promise<string | null> {
     let pending = reading.get(account);
