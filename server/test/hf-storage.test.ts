@@ -248,13 +248,15 @@ describe('clearing', () => {
     expect(events[1].address).toBe('192.168.1.50');
   });
 
-  it('warns that a keyring copy may remain when the keyring cannot be reached during a clear', async () => {
+  it('says that the keyring copy is ignored and removed later when the keyring cannot be reached during a clear', async () => {
     const hanging = hangingBackend();
     const { hf } = setup({ keyring: guardedKeyring(() => hanging.backend, { timeoutMs: 100 }) });
     await hf.save({ token: TOKEN, verify: false });
     const status = await hf.clear();
     expect(status).toMatchObject({ present: false, source: 'none' });
-    expect(status.warnings).toEqual(['The keyring could not be reached, so a token saved there earlier may still be in it; clear again once the keyring answers.']);
+    expect(status.warnings).toEqual([
+      'The system keyring did not answer, so the token saved there earlier could not be removed yet; Halo Forge ignores it and removes it as soon as the keyring answers.',
+    ]);
   });
 });
 

@@ -8,16 +8,17 @@ import { readTextIfExists } from '../fs/private-file.js';
 import { buildChildEnv } from './child-env.js';
 import {
   envHfToken,
-  HF_KEYRING_ACCOUNT,
   hfCacheTokenPath,
   hfSecretFilePath,
+  hfStaleKeyringMarkPath,
   hfTokenShapeProblem,
   resolveHfCredential,
   type HfCredentialSources,
 } from './hf-credential.js';
+import { HfKeyringEntry } from './hf-keyring-entry.js';
 import { describeHfStatus, type HfResolution as Resolution } from './hf-status.js';
 import { HubClient, hubUrl, modelIdProblem, type WhoamiOutcome } from './hub-client.js';
-import { KeyringDisabledError, KeyringUnavailableError, type Keyring } from './keyring.js';
+import type { Keyring } from './keyring.js';
 import { openKeyring } from './keytar-keyring.js';
 import { registerSecret } from './redact.js';
 import { SecretFile } from './secret-file.js';
@@ -60,6 +61,8 @@ export interface HfAccessOptions {
 /** After a background verification could not reach the Hub, wait this long before the next one. */
 const AUTO_RETRY_MS = 10 * 60_000;
 
+const DEFERRED_DETAIL = 'the keyring did not answer, so its copy is ignored until it can be deleted';
+
 export function createHfAccess(opts: HfAccessOptions): HfAccess {
   return new HfAccessService(opts);
 }
@@ -67,7 +70,7 @@ export function createHfAccess(opts: HfAccessOptions): HfAccess {
 class HfAccessService implements HfAccess {
   private readonly env: NodeJS.ProcessEnv;
   private readonly audit: AuditLog | null;
-  private readonly keyring: Keyring;
+  private readonly keyring: HfKeyringEntry;
   private readonly file: SecretFile;
   private readonly cache: VerificationCache;
   private readonly hub: HubClient;
@@ -79,7 +82,7 @@ class HfAccessService implements HfAccess {
   constructor(opts: HfAccessOptions) {
     this.env = opts.env;
     this.audit = opts.audit;
-    this.keyring = opts.keyring ?? openKeyring(opts.env);
+    this.keyring = new HfKeyringEntry(opts.keyring ?? openKeyring(opts.env), hfStaleKeyringMarkPath(opts.env), opts.audit);
     this.file = new SecretFile(hfSecretFilePath(opts.env));
     this.cache = new VerificationCache(opts.env);
     this.hub = new HubClient(hubUrl(opts.env), { fetch: opts.fetch, timeoutMs: opts.hubTimeoutMs });
@@ -95,8 +98,8 @@ class HfAccessService implements HfAccess {
     return this.describe(r, verdict);
   }
 
-  private describe(r: Resolution, verdict: Verification | null, warnings: string[] = []): HfStatus {
-    return describeHfStatus({ ...r, warnings: [...r.warnings, ...warnings] }, verdict, { secretFile: this.file.path, hfCache: hfCacheTokenPath(this.env) });
+  private describe(r: Resolution, verdict: Verification | null): HfStatus {
+    return describeHfStatus(r, verdict, { secretFile: this.file.path, hfCache: hfCacheTokenPath(this.env) });
   }
 
   async save(request: HfSaveInput, origin: HfOrigin = {}): Promise<HfStatus> {
@@ -130,14 +133,14 @@ class HfAccessService implements HfAccess {
       verdict = { outcome: 'unverified', username: null, tokenName: null, role: null, canWrite: false, reason: null, checkedAt: null };
     }
 
-    const where = await this.store(token);
+    const { where, deferred } = await this.store(token);
     registerSecret(token);
     this.cache.record(token, verdict);
     const who = verdict.outcome === 'verified' ? `verified as ${verdict.username} (role ${verdict.role ?? 'unknown'})` : 'not verified';
     this.audit?.append({
       event: 'hf.saved',
       address: origin.address,
-      detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}`,
+      detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
     });
     return this.status();
   }
@@ -152,27 +155,20 @@ class HfAccessService implements HfAccess {
         `The Hugging Face token in use comes from ${variable} in the backend's environment, which Halo Forge cannot clear. Remove ${variable} from the shell profile, service unit or launch agent that starts Halo Forge, then restart it.`,
       );
     }
-    const removed: string[] = [];
-    const warnings: string[] = [];
-    try {
-      if (await this.keyring.delete(HF_KEYRING_ACCOUNT)) removed.push('keyring');
-    } catch (err) {
-      if (!(err instanceof KeyringUnavailableError)) throw err;
-      if (!(err instanceof KeyringDisabledError)) {
-        warnings.push('The keyring could not be reached, so a token saved there earlier may still be in it; clear again once the keyring answers.');
-      }
-    }
+    const keyring = await this.keyring.remove();
+    const removed = keyring.removed ? ['keyring'] : [];
     try {
       if (this.file.remove()) removed.push('file');
     } catch (err) {
       throw httpError(500, 'hf.storage_failed', `Could not remove ${this.file.path}: ${(err as Error).message}`);
     }
     for (const token of [r.sources.keyring, r.sources.file]) if (token) this.cache.forget(token);
-    if (removed.length > 0) {
-      this.audit?.append({ event: 'hf.cleared', address: origin.address, detail: `Hugging Face token removed from the ${removed.join(' and ')}${origin.via === 'cli' ? ', from the CLI' : ''}` });
+    if (removed.length > 0 || keyring.deferred) {
+      const what = removed.length > 0 ? `Hugging Face token removed from the ${removed.join(' and ')}` : 'Hugging Face token cleared';
+      this.audit?.append({ event: 'hf.cleared', address: origin.address, detail: `${what}${origin.via === 'cli' ? ', from the CLI' : ''}${keyring.deferred ? `; ${DEFERRED_DETAIL}` : ''}` });
     }
     const r2 = await this.resolve();
-    return this.describe(r2, r2.credential ? this.cache.lookup(r2.credential.token) : null, warnings);
+    return this.describe(r2, r2.credential ? this.cache.lookup(r2.credential.token) : null);
   }
 
   async verify(): Promise<HfStatus> {
@@ -200,12 +196,7 @@ class HfAccessService implements HfAccess {
 
   private async resolve(): Promise<Resolution> {
     const warnings: string[] = [];
-    let keyring: string | null = null;
-    try {
-      keyring = (await this.keyring.get(HF_KEYRING_ACCOUNT)) || null;
-    } catch (err) {
-      if (!(err instanceof KeyringUnavailableError)) throw err;
-    }
+    const { token: keyring, stale: keyringStale } = await this.keyring.read();
     let file: string | null = null;
     try {
       const read = this.file.read();
@@ -216,7 +207,7 @@ class HfAccessService implements HfAccess {
     }
     const sources: HfCredentialSources = { env: envHfToken(this.env), keyring, file, hfCache: this.readHfCache() };
     for (const token of [sources.env?.token, keyring, file, sources.hfCache]) registerSecret(token);
-    return { sources, credential: resolveHfCredential(sources), keyring: this.keyring.state(), warnings };
+    return { sources, credential: resolveHfCredential(sources), keyring: this.keyring.state(), keyringStale, warnings };
   }
 
   /** The Hugging Face tools' token, when it looks like one; read, never written. */
@@ -229,18 +220,18 @@ class HfAccessService implements HfAccess {
     }
   }
 
-  /** The keyring when it answers, else the 0600 file. Returns where the token went. */
-  private async store(token: string): Promise<'keyring' | 'file'> {
-    try {
-      await this.keyring.set(HF_KEYRING_ACCOUNT, token);
+  /**
+   * The keyring when it answers, else the 0600 file. Returns where the token
+   * went, and whether an older keyring entry is left to delete once the keyring answers.
+   */
+  private async store(token: string): Promise<{ where: 'keyring' | 'file'; deferred: boolean }> {
+    if (await this.keyring.save(token)) {
       try {
         this.file.remove();
       } catch {
         // The keyring copy wins over a leftover file anyway.
       }
-      return 'keyring';
-    } catch (err) {
-      if (!(err instanceof KeyringUnavailableError)) throw err;
+      return { where: 'keyring', deferred: false };
     }
     try {
       this.file.write(token);
@@ -248,13 +239,9 @@ class HfAccessService implements HfAccess {
       const keyring = this.keyring.state().reason ?? 'the keyring is unavailable';
       throw httpError(500, 'hf.storage_failed', `Could not save the Hugging Face token: ${keyring.replace(/\.$/, '')}, and writing ${this.file.path} failed (${(err as Error).message}).`);
     }
-    // An older keyring copy would win over this file once the keyring answers again.
-    try {
-      await this.keyring.delete(HF_KEYRING_ACCOUNT);
-    } catch {
-      // Unavailable: nothing to shadow the file now.
-    }
-    return 'file';
+    // An older keyring entry would win over this file once the keyring answers again.
+    const { deferred } = await this.keyring.remove();
+    return { where: 'file', deferred };
   }
 
   private verdictOf(answer: Extract<WhoamiOutcome, { kind: 'ok' }>): Omit<Verification, 'fingerprint'> {

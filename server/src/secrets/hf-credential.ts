@@ -45,6 +45,11 @@ export function hfSecretFilePath(env: NodeJS.ProcessEnv): string {
   return join(secretsDir(env), 'huggingface_token');
 }
 
+/** The mark that the keyring's entry is older than the last clear or save: see hf-keyring-entry.ts. */
+export function hfStaleKeyringMarkPath(env: NodeJS.ProcessEnv): string {
+  return join(secretsDir(env), 'huggingface_token.keyring-stale');
+}
+
 /** Where the Hugging Face tools (`hf auth login`, huggingface_hub) keep their token. */
 export function hfCacheTokenPath(env: NodeJS.ProcessEnv): string {
   if (env.HF_TOKEN_PATH) return env.HF_TOKEN_PATH;

@@ -10,6 +10,8 @@ export interface HfResolution {
   sources: HfCredentialSources;
   credential: HfCredential | null;
   keyring: KeyringState;
+  /** The keyring's entry predates a clear or save that could not reach it, and could not be deleted yet. */
+  keyringStale: boolean;
   /** Found while reading (a file tightened, a file unreadable...). */
   warnings: string[];
 }
@@ -17,10 +19,14 @@ export interface HfResolution {
 export const WRITE_TOKEN_WARNING =
   'This token can write to Hugging Face repositories; a read token is enough to download models. Create one at https://huggingface.co/settings/tokens and save it instead.';
 
+export const STALE_KEYRING_WARNING =
+  'The system keyring did not answer, so the token saved there earlier could not be removed yet; Halo Forge ignores it and removes it as soon as the keyring answers.';
+
 export function describeHfStatus(r: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): HfStatus {
   const { credential, sources } = r;
   const verified = verdict?.outcome === 'verified';
   const warnings = [...r.warnings];
+  if (r.keyringStale) warnings.push(STALE_KEYRING_WARNING);
   if (verified && verdict.canWrite) warnings.push(WRITE_TOKEN_WARNING);
   const stored = sources.keyring ? 'system keyring' : sources.file ? 'secret file' : null;
   if (credential?.source === 'env' && stored) {

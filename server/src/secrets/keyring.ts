@@ -33,8 +33,15 @@ export class KeyringUnavailableError extends Error {
   }
 }
 
+/**
+ * There is no keyring to ask here (turned off, or its library could not be
+ * loaded), as opposed to one that was asked and did not answer: nothing this
+ * process saved can be in it.
+ */
+export class KeyringAbsentError extends KeyringUnavailableError {}
+
 /** The keyring was turned off on purpose: nothing can have been saved in it. */
-export class KeyringDisabledError extends KeyringUnavailableError {}
+export class KeyringDisabledError extends KeyringAbsentError {}
 
 export function disabledKeyring(reason: string): Keyring {
   const fail = async (): Promise<never> => {
@@ -98,7 +105,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
       }
     }
     state = { available: false, reason: loadError };
-    throw new KeyringUnavailableError(loadError);
+    throw new KeyringAbsentError(loadError);
   }
 
   /** Why a call must not reach the backend now, or null. */

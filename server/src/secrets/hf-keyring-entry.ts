@@ -1,0 +1,117 @@
+// The Hugging Face token's entry in the OS keyring. The keyring wins over the
+// secret file, so when a clear or a save has to go on without the keyring (it
+// hung or failed), the token left in it would come back as soon as it answers
+// again: a cleared token restored, a rotated (perhaps leaked) one silently
+// un-rotated. Such a clear or save leaves a mark next to the secret file
+// instead (0600, no secret in it): while the mark stands the entry is
+// ignored, and the next time the keyring answers the entry is deleted, then
+// the mark.
+import { lstatSync, rmSync } from 'node:fs';
+import type { AuditLog } from '../audit/audit-log.js';
+import { httpError } from '../errors.js';
+import { writePrivateFileAtomic } from '../fs/private-file.js';
+import { HF_KEYRING_ACCOUNT } from './hf-credential.js';
+import { KeyringAbsentError, KeyringUnavailableError, type Keyring, type KeyringState } from './keyring.js';
+
+const MARK_NOTE =
+  'The Hugging Face token in the OS keyring is older than the last clear or save, which could not reach the keyring. Halo Forge ignores it, and deletes it and then this file once the keyring answers.\n';
+
+export class HfKeyringEntry {
+  // Changes to the entry and its mark take turns, so a status read cannot delete a token a save has just put there.
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly keyring: Keyring,
+    readonly markPath: string,
+    private readonly audit: AuditLog | null,
+  ) {}
+
+  state(): KeyringState {
+    return this.keyring.state();
+  }
+
+  /** The token in the keyring, or null; `stale` when the entry is marked stale and the keyring could not delete it yet. */
+  async read(): Promise<{ token: string | null; stale: boolean }> {
+    if (this.isMarked() && !(await this.inTurn(() => this.dropStale()))) return { token: null, stale: true };
+    try {
+      return { token: (await this.keyring.get(HF_KEYRING_ACCOUNT)) || null, stale: false };
+    } catch (err) {
+      if (!(err instanceof KeyringUnavailableError)) throw err;
+      return { token: null, stale: false };
+    }
+  }
+
+  /** Saves the token in the keyring, which makes the entry current again; false when the keyring could not take it. */
+  save(token: string): Promise<boolean> {
+    return this.inTurn(async () => {
+      try {
+        await this.keyring.set(HF_KEYRING_ACCOUNT, token);
+      } catch (err) {
+        if (!(err instanceof KeyringUnavailableError)) throw err;
+        return false;
+      }
+      rmSync(this.markPath, { force: true });
+      return true;
+    });
+  }
+
+  /**
+   * Deletes the entry. When there is a keyring but it could not be asked,
+   * marks the entry stale instead (`deferred`): it must never win over what
+   * the user just did.
+   */
+  remove(): Promise<{ removed: boolean; deferred: boolean }> {
+    return this.inTurn(async () => {
+      try {
+        const removed = await this.keyring.delete(HF_KEYRING_ACCOUNT);
+        rmSync(this.markPath, { force: true });
+        return { removed, deferred: false };
+      } catch (err) {
+        if (!(err instanceof KeyringUnavailableError)) throw err;
+        if (err instanceof KeyringAbsentError) return { removed: false, deferred: false };
+      }
+      try {
+        if (!this.isMarked()) writePrivateFileAtomic(this.markPath, MARK_NOTE);
+      } catch (err) {
+        throw httpError(
+          500,
+          'hf.storage_failed',
+          `The keyring did not answer, so the token saved there could not be removed, and writing ${this.markPath} to have it ignored failed (${(err as Error).message}).`,
+        );
+      }
+      return { removed: false, deferred: true };
+    });
+  }
+
+  /** True once no stale entry is left in the keyring. */
+  private async dropStale(): Promise<boolean> {
+    // A save may have reached the keyring while this waited its turn: its entry is current.
+    if (!this.isMarked()) return true;
+    try {
+      if (await this.keyring.delete(HF_KEYRING_ACCOUNT)) {
+        this.audit?.append({ event: 'hf.cleared', detail: 'Hugging Face token left in the keyring by an earlier clear or save deleted, now that the keyring answers' });
+      }
+    } catch (err) {
+      if (!(err instanceof KeyringUnavailableError)) throw err;
+      return false;
+    }
+    rmSync(this.markPath, { force: true });
+    return true;
+  }
+
+  private isMarked(): boolean {
+    try {
+      lstatSync(this.markPath);
+      return true;
+    } catch (err) {
+      // Failing closed: a mark that cannot be checked still keeps a replaced token from coming back.
+      return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+  }
+
+  private inTurn<T>(change: () => Promise<T>): Promise<T> {
+    const turn = this.turn.then(change);
+    this.turn = turn.catch(() => undefined);
+    return turn;
+  }
+}
