@@ -40,6 +40,8 @@ export async function hfLogout(): Promise<void> {
   const after = await hf.clear({ via: 'cli' });
   process.stdout.write(before.canClear ? 'Removed the Hugging Face token Halo Forge stored.\n' : 'Halo Forge had no Hugging Face token stored.\n');
   if (after.source === 'hf-cache') process.stdout.write('The token the Hugging Face tools saved is theirs and still used; remove it with "hf auth logout".\n');
+  // e.g. a keyring that did not answer: its copy is removed when it next does.
+  for (const warning of after.warnings) process.stdout.write(`warning: ${warning}\n`);
 }
 
 export async function hfCheck(model: string, o: { json?: boolean }): Promise<void> {
