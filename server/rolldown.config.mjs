@@ -14,6 +14,7 @@ export default defineConfig({
     entryFileNames: '[name].mjs',
     chunkFileNames: 'chunks/[name]-[hash].mjs',
     sourcemap: true,
+    minify: true,
     // CommonJS dependencies inside an ES module still call require() for Node built-ins.
     banner: "import { createRequire as __haloCreateRequire } from 'node:module'; const require = __haloCreateRequire(import.meta.url);",
   },

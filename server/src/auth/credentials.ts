@@ -34,9 +34,11 @@ export function extractCredential(headers: IncomingHttpHeaders, rawHeaders: read
 
   let bearer: string | undefined;
   if (authorization !== undefined) {
-    const match = /^\s*(\S+)(?:\s+(.*))?$/.exec(authorization);
-    if (!match || match[1]!.toLowerCase() !== 'bearer') return { kind: 'malformed', reason: 'only "Authorization: Bearer <token>" is accepted' };
-    bearer = (match[2] ?? '').trim();
+    const header = authorization.trim();
+    const space = header.search(/\s/);
+    const scheme = space === -1 ? header : header.slice(0, space);
+    if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') return { kind: 'malformed', reason: 'only "Authorization: Bearer <token>" is accepted' };
+    bearer = space === -1 ? '' : header.slice(space + 1).trim();
     if (!bearer) return { kind: 'malformed', reason: 'the Authorization header has no token after "Bearer"' };
   }
   const key = typeof apiKey === 'string' ? apiKey.trim() : undefined;

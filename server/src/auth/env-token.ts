@@ -5,6 +5,7 @@ export interface TokenAuthority {
   verify(secret: string): Verification;
   recordUse(record: TokenRecord): void;
   isLive(hash: string): boolean;
+  current(hash: string): TokenRecord | null;
 }
 
 /**
@@ -30,5 +31,9 @@ export class EnvToken implements TokenAuthority {
 
   isLive(hash: string): boolean {
     return hash === this.record.hash;
+  }
+
+  current(hash: string): TokenRecord | null {
+    return hash === this.record.hash ? this.record : null;
   }
 }

@@ -97,8 +97,13 @@ export class TokenStore {
   /** On the request path: a map write, no formatting, no I/O. */
   /** Whether the token with this hash still exists and has not expired (for long-lived streams). */
   isLive(hash: string, now = Date.now()): boolean {
+    return this.current(hash, now) !== null;
+  }
+
+  /** The token with this stored hash as it is now, unless revoked or expired; no hashing. */
+  current(hash: string, now = Date.now()): TokenRecord | null {
     const record = this.byHash.get(hash);
-    return record !== undefined && !(record.expires && Date.parse(record.expires) <= now);
+    return record !== undefined && !(record.expires && Date.parse(record.expires) <= now) ? record : null;
   }
 
   /** Called after the set of tokens changed, in this process or another. Returns an unsubscribe function. */
@@ -108,7 +113,9 @@ export class TokenStore {
   }
 
   recordUse(record: TokenRecord, at = Date.now()): void {
-    this.pendingUse.set(record.name, { hash: record.hash, at });
+    const pending = this.pendingUse.get(record.name);
+    if (pending && pending.hash === record.hash) pending.at = at;
+    else this.pendingUse.set(record.name, { hash: record.hash, at });
   }
 
   async create(options: CreateTokenOptions, now = new Date()): Promise<{ record: TokenRecord; token: string }> {
@@ -151,7 +158,7 @@ export class TokenStore {
   flushLastUsed(): Promise<void> {
     if (this.pendingUse.size === 0) return this.flushing ?? Promise.resolve();
     this.flushing ??= (async () => {
-      const pending = new Map(this.pendingUse);
+      const pending = new Map([...this.pendingUse].map(([name, use]) => [name, { ...use }]));
       try {
         await this.mutate((tokens) =>
           tokens.map((t) => {
@@ -162,7 +169,11 @@ export class TokenStore {
             return !t.lastUsed || t.lastUsed < at ? { ...t, lastUsed: at } : t;
           }),
         );
-        for (const [name, use] of pending) if (this.pendingUse.get(name) === use) this.pendingUse.delete(name);
+        // Keep entries that were used again while the flush ran.
+        for (const [name, use] of pending) {
+          const now = this.pendingUse.get(name);
+          if (now && now.hash === use.hash && now.at === use.at) this.pendingUse.delete(name);
+        }
       } finally {
         this.flushing = null;
       }

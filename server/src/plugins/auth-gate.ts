@@ -4,6 +4,7 @@ import { API_PREFIX, type AuthMode, type ErrorCode, type Scope } from '../../../
 import { extractCredential } from '../auth/credentials.js';
 import { clientAddress, hostAllowed, localPass, type TrustedProxies } from '../auth/local-pass.js';
 import type { TokenAuthority } from '../auth/env-token.js';
+import type { Verification } from '../auth/token-store.js';
 import type { FailureThrottle } from '../auth/throttle.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { scopeAllows } from '../auth/scopes.js';
@@ -108,7 +109,7 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       // Verify first: a valid token always works, so nobody sharing an address
       // (NAT, a proxy) can lock token holders out by failing on purpose.
       const authority = opts.authority();
-      const result = credential.kind === 'token' ? authority.verify(credential.value) : null;
+      const result = credential.kind === 'token' ? verifyOnConnection(request.raw.socket, credential.value, authority) : null;
       if (!result || result.status !== 'ok') {
         const wait = opts.throttle.retryAfter(address);
         if (wait > 0) {
@@ -155,6 +156,27 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
     }
   });
 });
+
+/**
+ * What a keep-alive connection last proved. When the same connection sends
+ * the same credential again, the SHA-256 is not recomputed: the token is
+ * looked up by its stored hash, so a revoke or an expiry still counts on the
+ * very next request. The value is only ever compared with what this same
+ * connection sent before, so the comparison reveals nothing it does not know.
+ */
+const connectionProofs = new WeakMap<object, { credential: string; hash: string }>();
+
+function verifyOnConnection(socket: object, credential: string, authority: TokenAuthority): Verification {
+  const proof = connectionProofs.get(socket);
+  if (proof && proof.credential === credential) {
+    const record = authority.current(proof.hash);
+    if (record) return { status: 'ok', record };
+  }
+  const result = authority.verify(credential);
+  if (result.status === 'ok') connectionProofs.set(socket, { credential, hash: result.record.hash });
+  else if (proof) connectionProofs.delete(socket);
+  return result;
+}
 
 /** Addresses each token has been used from since start; the first use from a new one is audited. */
 function firstUseTracker(audit: AuditLog) {
