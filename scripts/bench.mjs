@@ -80,7 +80,7 @@ async function authThroughput() {
     const c = fork(cli, ['token', 'create', 'bench', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let out = '';
     c.stdout.on('data', (d) => (out += d));
-    c.on('exit', () => resolve(JSON.parse(out)));
+    c.on('close', () => resolve(JSON.parse(out)));
   });
   const offServer = await startBackend(['--auth', 'off'], env);
   const onServer = await startBackend(['--auth', 'on'], env);

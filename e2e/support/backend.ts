@@ -63,7 +63,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin!.end();
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr })); // close: output fully read
   });
 }
 

@@ -54,7 +54,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.on('exit', (code) => resolve({ code, output }));
+    child.on('close', (code) => resolve({ code, output })); // close: output fully read
   });
 }
 

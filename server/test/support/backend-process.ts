@@ -76,7 +76,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): 
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin!.end(input ?? '');
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': a process can exit before its output pipes are drained.
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
