@@ -23,5 +23,6 @@ if [[ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]]; then
 fi
 
 npm run build --silent
+npm run typecheck --silent
 npx vitest run
 npx playwright test

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTestApp, LAN, type TestApp } from './support/app.js';
 import type { AppOptions } from '../src/app.js';
+import type { TokenCreated } from '../../shared/api.js';
 
 let t: TestApp | null = null;
 afterEach(async () => {
@@ -21,7 +22,7 @@ const HOST = { host: '127.0.0.1:8000' };
 async function newToken(app: Awaited<ReturnType<typeof start>>, body: Record<string, unknown> = { name: 'laptop' }) {
   const res = await app.inject({ method: 'POST', url: '/api/public/tokens', headers: HOST, payload: body, ...LOCAL });
   expect(res.statusCode).toBe(201);
-  return res.json() as { token: string; name: string };
+  return res.json() as TokenCreated;
 }
 
 describe('the auth gate on a loopback bind (auth auto)', () => {

@@ -2,25 +2,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startBackend, tempHome, testEnv, waitFor, type BackendProcess } from './support/backend-process.js';
+import { runCli, startBackend, waitFor, workstations } from './support/backend-process.js';
 
-let cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-function home() {
-  const h = tempHome();
-  cleanups.push(h.cleanup);
-  return { home: h.home, env: testEnv(h.home, { HALOFORGE_KEYRING: 'off' }) };
-}
-
-async function backend(args: string[], env: NodeJS.ProcessEnv): Promise<BackendProcess> {
-  const b = await startBackend(args, env);
-  cleanups.push(() => b.stop());
-  return b;
-}
+const { home, backend, release } = workstations();
+afterEach(release);
 
 /** Sends raw bytes, so a test can send what fetch refuses to (two Authorization headers, huge headers). */
 function rawRequest(port: number, text: string): Promise<string> {

@@ -1,21 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startBackend, tempHome, testEnv, waitFor, type BackendProcess } from './support/backend-process.js';
+import { runCli, waitFor, workstations } from './support/backend-process.js';
 
-let cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
+const { home: newHome, backend, release } = workstations();
+afterEach(release);
 
 describe('CLI processes and a running server sharing the store', () => {
   it('lose nothing and resurrect nothing, and the file is valid JSON throughout', async () => {
-    const { home, cleanup } = tempHome();
-    cleanups.push(cleanup);
-    const env = testEnv(home, { HALOFORGE_KEYRING: 'off' });
-    const server: BackendProcess = await startBackend(['--auth', 'on'], env);
-    cleanups.push(() => server.stop());
+    const { home, env } = newHome();
+    const server = await backend(['--auth', 'on'], env);
     const storePath = join(home, 'tokens.json');
 
     // Tokens that will be revoked while the server is using them (and flushing last-used).
@@ -54,8 +48,7 @@ describe('CLI processes and a running server sharing the store', () => {
     const names = (JSON.parse(readFileSync(storePath, 'utf8')).tokens as { name: string }[]).map((t) => t.name).sort();
     expect(names).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7']);
     const created = results.slice(0, 8).map((r) => JSON.parse(r.stdout).token as string);
-    const again = await startBackend(['--auth', 'on'], env);
-    cleanups.push(() => again.stop());
+    const again = await backend(['--auth', 'on'], env);
     for (const secret of created) expect((await fetch(`http://127.0.0.1:${again.port}/api/public/health`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
     for (const secret of Object.values(doomed)) expect((await fetch(`http://127.0.0.1:${again.port}/api/public/health`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
   });

@@ -53,7 +53,7 @@ describe('redacting what a child prints', () => {
     const out = createWriteStream(log);
     await Promise.all([pipeline(child.stdout!, redactingLines(), out, { end: false }), pipeline(child.stderr!, redactingLines(), createWriteStream(log, { flags: 'a' }))]);
     out.end();
-    await new Promise((r) => out.once('close', r));
+    await new Promise<void>((r) => out.once('close', () => r()));
     const text = readFileSync(log, 'utf8');
     expect(text).not.toContain(TOKEN.slice(3));
     // buildChildEnv registered the value, so it is masked whole, prefix included.

@@ -51,7 +51,7 @@ describe('the keyring guard against a keyring that never answers', () => {
     const keyring = guardedKeyring(() => held.backend, { timeoutMs: TIMEOUT_MS, cooldownMs: COOLDOWN_MS, now: clock.now });
     await expect(keyring.get('huggingface-token')).rejects.toBeInstanceOf(KeyringUnavailableError);
 
-    const calls = [() => keyring.get('huggingface-token'), () => keyring.set('huggingface-token', 'value'), () => keyring.delete('huggingface-token')];
+    const calls: (() => Promise<unknown>)[] = [() => keyring.get('huggingface-token'), () => keyring.set('huggingface-token', 'value'), () => keyring.delete('huggingface-token')];
     for (let i = 0; i < 21; i++) {
       clock.pass(COOLDOWN_MS + 1);
       const { ms, outcome } = await timed(calls[i % 3]!);

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startBackend, tempHome, testEnv, waitFor, type BackendProcess } from './support/backend-process.js';
+import { runCli, waitFor, workstations } from './support/backend-process.js';
+import type { ConnectionInfo, RemoteAccess } from '../../shared/api.js';
 import { createTestHost, netnsUnavailable, type TestHost } from './support/netns.js';
 
 // A real remote client: a process in its own network namespace, talking to the
@@ -11,26 +12,12 @@ if (unavailable) console.log(`[remote-client] skipped: ${unavailable}`);
 
 describe.skipIf(unavailable !== null)('a real remote client in a network namespace', () => {
   let remote: TestHost;
-  let cleanups: (() => unknown)[] = [];
   beforeAll(() => {
     remote = createTestHost();
   });
   afterAll(() => remote?.remove());
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    cleanups = [];
-  });
-
-  function home() {
-    const h = tempHome();
-    cleanups.push(h.cleanup);
-    return { home: h.home, env: testEnv(h.home, { HALOFORGE_KEYRING: 'off' }) };
-  }
-  async function backend(args: string[], env: NodeJS.ProcessEnv): Promise<BackendProcess> {
-    const b = await startBackend(args, env);
-    cleanups.push(() => b.stop());
-    return b;
-  }
+  const { home, backend, release } = workstations();
+  afterEach(release);
 
   it('on a 0.0.0.0 bind: 401 without a token, 200 with one, 401 within a second of a CLI revoke; loopback still needs none', async () => {
     const { env } = home();
@@ -62,7 +49,7 @@ describe.skipIf(unavailable !== null)('a real remote client in a network namespa
 
     const on = await fetch(`http://127.0.0.1:${b.port}/api/public/connection/remote`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: true }) });
     expect(on.status).toBe(200);
-    const state = await on.json();
+    const state = (await on.json()) as RemoteAccess;
     expect(state).toMatchObject({ enabled: true, fixed: false, interface: 'all', port: b.port, needsToken: true });
     expect(state.urls).toContain(`http://${remote.hostAddress}:${b.port}/`);
     expect(JSON.parse(readFileSync(join(h, 'config.json'), 'utf8'))).toEqual({ remoteAccess: { enabled: true, interface: 'all', port: null } });
@@ -79,7 +66,7 @@ describe.skipIf(unavailable !== null)('a real remote client in a network namespa
     });
 
     const off = await fetch(`http://127.0.0.1:${b.port}/api/public/connection/remote`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) });
-    expect((await off.json()).enabled).toBe(false);
+    expect(((await off.json()) as RemoteAccess).enabled).toBe(false);
     expect(await remote.request(url, { authorization: `Bearer ${secret}` })).toBe('ERR ECONNREFUSED');
   });
 
@@ -107,6 +94,6 @@ describe.skipIf(unavailable !== null)('a real remote client in a network namespa
       status: 403,
       body: { error: 'auth.forbidden', message: 'The token "runner" has the operate scope; this needs admin.' },
     });
-    expect((await (await fetch(`http://127.0.0.1:${b.port}/api/public/connection`)).json()).remote.enabled).toBe(true);
+    expect(((await (await fetch(`http://127.0.0.1:${b.port}/api/public/connection`)).json()) as ConnectionInfo).remote.enabled).toBe(true);
   });
 });

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TokenStore, TokenStoreCorruptError } from '../src/auth/token-store.js';
+import { TokenStore, TokenStoreCorruptError, type TokenRecord, type Verification } from '../src/auth/token-store.js';
+
+function okRecord(v: Verification): TokenRecord {
+  if (v.status !== 'ok') throw new Error(`expected a valid token, got ${v.status}`);
+  return v.record;
+}
 import { tempHome, waitFor } from './support/backend-process.js';
 
 let home: string;
@@ -56,7 +61,7 @@ describe('token store', () => {
     server.reloadIfChanged();
     const verified = server.verify(token);
     expect(verified.status).toBe('ok');
-    server.recordUse((verified as { record: never }).record);
+    server.recordUse(okRecord(verified));
     await cli.revoke('laptop');
     await server.flushLastUsed(); // the server has not reloaded yet: its copy still has the token
     expect(fileTokens()).toEqual([]);
@@ -67,7 +72,7 @@ describe('token store', () => {
   it('a last-used flush never touches a new token that reuses a revoked name', async () => {
     const server = new TokenStore(path).load();
     const { token } = await server.create({ name: 'laptop' });
-    server.recordUse((server.verify(token) as { record: never }).record);
+    server.recordUse(okRecord(server.verify(token)));
     const cli = new TokenStore(path).load();
     await cli.revoke('laptop');
     await cli.create({ name: 'laptop' });
@@ -79,7 +84,7 @@ describe('token store', () => {
     const server = new TokenStore(path).load();
     const { token } = await server.create({ name: 'a' });
     await new TokenStore(path).load().create({ name: 'b' });
-    server.recordUse((server.verify(token) as { record: never }).record, Date.parse('2026-05-07T12:14:22Z'));
+    server.recordUse(okRecord(server.verify(token)), Date.parse('2026-05-07T12:14:22Z'));
     await server.flushLastUsed();
     expect(fileTokens().map((t) => [t.name, t.lastUsed])).toEqual([
       ['a', '2026-05-07T12:14:22+00:00'],
@@ -127,7 +132,7 @@ describe('token store', () => {
     expect(server.reloadIfChanged()).toBe(false);
     expect(server.verify(token).status).toBe('ok');
     expect(errors[0]).toContain('is not valid JSON');
-    server.recordUse((server.verify(token) as { record: never }).record);
+    server.recordUse(okRecord(server.verify(token)));
     await expect(server.flushLastUsed()).rejects.toThrow(TokenStoreCorruptError);
     expect(readFileSync(path, 'utf8')).toBe('{ broken');
   });

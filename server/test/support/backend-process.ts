@@ -90,3 +90,30 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Temp homes and backends that a test file releases after each test:
+ * `const w = workstations(); afterEach(w.release);`
+ */
+export function workstations() {
+  let cleanups: (() => unknown)[] = [];
+  return {
+    /** A fresh HALOFORGE_HOME (also HOME) and an environment pointing at it, with the keyring off. */
+    home(): { home: string; env: NodeJS.ProcessEnv } {
+      const h = tempHome();
+      cleanups.push(h.cleanup);
+      return { home: h.home, env: testEnv(h.home, { HALOFORGE_KEYRING: 'off' }) };
+    },
+    /** The real backend, stopped after the test. */
+    async backend(args: string[], env: NodeJS.ProcessEnv): Promise<BackendProcess> {
+      const b = await startBackend(args, env);
+      cleanups.push(() => b.stop());
+      return b;
+    },
+    async release(): Promise<void> {
+      const pending = cleanups.reverse();
+      cleanups = [];
+      for (const c of pending) await c();
+    },
+  };
+}

@@ -11,7 +11,7 @@ export interface TestHost {
   /** Runs a real HTTP client inside the namespace; returns the status code, or "ERR <code>" when it cannot connect. */
   request(url: string, headers?: Record<string, string>): Promise<string>;
   /** The same, with a method and JSON body; returns the status and the response body. */
-  send(url: string, init: { method: string; headers?: Record<string, string>; body?: unknown }): Promise<{ status: number; body: unknown }>;
+  send(url: string, init: { method: string; headers?: Record<string, string>; body?: unknown }): Promise<{ status: number; body: any }>;
   remove(): void;
 }
 
@@ -93,7 +93,7 @@ export function createTestHost(): TestHost {
     },
     send: async (url, init) => {
       const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, '-e', sender, url, JSON.stringify(init)]);
-      return JSON.parse(stdout) as { status: number; body: unknown };
+      return JSON.parse(stdout) as { status: number; body: any };
     },
     remove,
   };
