@@ -19,8 +19,10 @@ function electronRuntime(): { path: string; missing?: undefined } | { path?: und
     const path = createRequire(import.meta.url)('electron') as unknown;
     if (typeof path === 'string' && existsSync(path)) return { path };
     return { missing: `no Electron binary at ${String(path)}` };
-  } catch (err) {
-    return { missing: (err as Error).message.split('\n')[0]! };
+  } catch {
+    // Electron's own message ("delete node_modules/electron and try again") would mislead
+    // where the binary simply cannot be downloaded.
+    return { missing: 'its binary was not downloaded (no internet access at install time, or ELECTRON_SKIP_BINARY_DOWNLOAD)' };
   }
 }
 
