@@ -97,3 +97,27 @@ describe.skipIf(unavailable !== null)('a real remote client in a network namespa
     expect(((await (await fetch(`http://127.0.0.1:${b.port}/api/public/connection`)).json()) as ConnectionInfo).remote.enabled).toBe(true);
   });
 });
+
+describe.skipIf(unavailable !== null)('overlapping remote-access switches', () => {
+  let remote: TestHost;
+  const { home, backend, release } = workstations();
+  beforeAll(() => {
+    remote = createTestHost();
+  });
+  afterAll(() => remote?.remove());
+  afterEach(release);
+
+  it('end in the state of the last request, saved as such, with no listener left behind', async () => {
+    const { home: h, env } = home();
+    const b = await backend([], env);
+    const put = (body: object) =>
+      fetch(`http://127.0.0.1:${b.port}/api/public/connection/remote`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const secondPort = b.port + 1;
+    // Two enables on different ports and a disable, all at once, then one more disable.
+    await Promise.all([put({ enabled: true }), put({ enabled: true, port: secondPort }), put({ enabled: false })]);
+    const last = await put({ enabled: false });
+    expect(((await last.json()) as RemoteAccess).enabled).toBe(false);
+    expect(JSON.parse(readFileSync(join(h, 'config.json'), 'utf8')).remoteAccess.enabled).toBe(false);
+    for (const port of [b.port, secondPort]) expect(await remote.request(`http://${remote.hostAddress}:${port}/api/public/health`)).toBe('ERR ECONNREFUSED');
+  });
+});

@@ -26,6 +26,8 @@ export class Exposure {
   private servers: Server[] = [];
   private remoteSockets = new WeakSet<Socket>();
   private current: { interface: string; port: number; addresses: string[] } | null = null;
+  /** Every change waits for the one before it: two overlapping enables must not leave a listener nobody tracks. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: ExposureOptions) {}
 
@@ -56,7 +58,34 @@ export class Exposure {
     };
   }
 
-  async enable(iface = 'all', port: number | null = null): Promise<RemoteAccess> {
+  enable(iface = 'all', port: number | null = null): Promise<RemoteAccess> {
+    return this.serialized(() => this.applyEnable(iface, port));
+  }
+
+  disable(): Promise<RemoteAccess> {
+    return this.serialized(() => this.applyDisable());
+  }
+
+  /**
+   * The remote-access switch: applies the change and then `record`s it (config
+   * file, audit, tray) as one step, so the saved choice always matches what
+   * is actually listening, however requests overlap.
+   */
+  set(wanted: { enabled: boolean; interface: string; port: number | null }, record: (state: RemoteAccess) => Promise<void> | void): Promise<RemoteAccess> {
+    return this.serialized(async () => {
+      const state = wanted.enabled ? await this.applyEnable(wanted.interface, wanted.port) : await this.applyDisable();
+      await record(state);
+      return state;
+    });
+  }
+
+  private serialized<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(change, change);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyEnable(iface: string, port: number | null): Promise<RemoteAccess> {
     if (this.fixed) throw httpError(409, 'exposure.fixed', `Remote access is set by the command line (--host ${this.opts.bindHost}); restart without it to use the switch.`);
     if (this.opts.authOff && !this.opts.insecureNoAuth) {
       throw httpError(409, 'exposure.failed', 'Authentication is off (--auth off): remote access would let anyone on the network operate this workstation. Restart without --auth off; remote clients then need a token.');
@@ -64,7 +93,7 @@ export class Exposure {
     const wanted = port ?? this.opts.bindPort();
     const addresses = this.addressesFor(iface);
     if (this.current && this.current.interface === iface && this.current.port === wanted && sameList(this.current.addresses, addresses)) return this.state();
-    await this.disable();
+    await this.applyDisable();
     const started: Server[] = [];
     try {
       for (const address of addresses) started.push(await this.listen(address, wanted));
@@ -79,7 +108,7 @@ export class Exposure {
     return this.state();
   }
 
-  async disable(): Promise<RemoteAccess> {
+  private async applyDisable(): Promise<RemoteAccess> {
     if (this.fixed) throw httpError(409, 'exposure.fixed', `Remote access is set by the command line (--host ${this.opts.bindHost}); restart without it to turn it off.`);
     const servers = this.servers;
     this.servers = [];

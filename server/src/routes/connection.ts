@@ -57,11 +57,11 @@ export async function connectionRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request): Promise<RemoteAccess> => {
       const { enabled, interface: iface = 'all', port = null } = request.body;
-      const state = enabled ? await ctx.exposure.enable(iface, port) : await ctx.exposure.disable();
-      await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
-      ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
-      tellSupervisor({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
-      return state;
+      return ctx.exposure.set({ enabled, interface: iface, port }, async (state) => {
+        await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
+        ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
+        tellSupervisor({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
+      });
     },
   );
 }
