@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
+import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
 import { projectRoot } from './version.js';
 
@@ -112,6 +113,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     registerSecret(envSecret);
   }
   const envToken = envSecret ? new EnvToken(envSecret) : null;
+
+  try {
+    hubUrl(env);
+  } catch (err) {
+    throw new StartupError((err as Error).message, 'Environment: HF_ENDPOINT');
+  }
 
   let trustedProxies;
   try {

@@ -2,13 +2,25 @@
 // and whether a model can be downloaded. Outcomes are values, not throws, so
 // callers decide what is an error for their user.
 import type { HfRole, ModelCheck } from '../../../shared/api.js';
+import { httpError } from '../errors.js';
 import { redactSecrets } from './redact.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
 /** HF_ENDPOINT, the Hugging Face convention for mirrors and test hubs. */
 export function hubUrl(env: NodeJS.ProcessEnv): string {
-  return (env.HF_ENDPOINT?.trim() || DEFAULT_HUB_URL).replace(/\/+$/, '');
+  const raw = env.HF_ENDPOINT?.trim() || DEFAULT_HUB_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw httpError(400, 'request.invalid', 'HF_ENDPOINT is not a URL; use e.g. https://huggingface.co or your mirror\'s address.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw httpError(400, 'request.invalid', 'HF_ENDPOINT must be an http:// or https:// URL.');
+  // Credentials in the URL would be shown back in model-page links and messages (and fetch refuses them anyway).
+  if (url.username || url.password) throw httpError(400, 'request.invalid', 'HF_ENDPOINT must not contain a user name or password; a mirror that needs credentials is not supported.');
+  if (url.search || url.hash) throw httpError(400, 'request.invalid', 'HF_ENDPOINT must not contain a query string or fragment.');
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
 
 export type WhoamiOutcome =
