@@ -71,6 +71,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         continue;
       }
       await app.close();
+      if (code === 'EADDRINUSE' && opts.portFallback && port !== opts.port) {
+        throw new StartupError(`Ports ${opts.port}–${port} on ${opts.host} are all in use.`, 'Another program (or another Halo Forge) holds them; close it and start Halo Forge again.');
+      }
       if (code === 'EADDRINUSE') throw new StartupError(`Port ${port} on ${opts.host} is already in use.`, `Stop the other program, or pick another port with --port.`);
       if (code === 'EADDRNOTAVAIL') throw new StartupError(`${opts.host} is not an address of this machine.`, 'Use 127.0.0.1, 0.0.0.0 or one of this machine\'s addresses with --host.');
       if (code === 'EACCES') throw new StartupError(`Not allowed to listen on port ${port}.`, 'Ports below 1024 need extra rights; use a higher port.');

@@ -181,3 +181,29 @@ describe('the live audit stream', () => {
     expect(text).not.toContain(secret);
   });
 });
+
+describe('port fallback', () => {
+  it('names the whole range when every port in it is taken', async () => {
+    const { env } = home();
+    const { createServer } = await import('node:net');
+    const held: import('node:net').Server[] = [];
+    // Find 21 consecutive free ports and hold them.
+    let base = 0;
+    for (let attempt = 0; attempt < 20 && held.length < 21; attempt++) {
+      for (const s of held.splice(0)) s.close();
+      base = 20000 + Math.floor(Math.random() * 30000);
+      for (let p = base; p <= base + 20; p++) {
+        const s = createServer();
+        const ok = await new Promise<boolean>((r) => s.once('error', () => r(false)).listen(p, '127.0.0.1', () => r(true)));
+        if (!ok) break;
+        held.push(s);
+      }
+    }
+    try {
+      expect(held).toHaveLength(21);
+      await expect(backend(['--port', String(base), '--port-fallback'], env)).rejects.toThrow(`backend failed: Ports ${base}–${base + 20} on 127.0.0.1 are all in use.`);
+    } finally {
+      for (const s of held) s.close();
+    }
+  });
+});

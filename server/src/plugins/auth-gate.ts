@@ -161,14 +161,23 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
  * What a keep-alive connection last proved. When the same connection sends
  * the same credential again, the SHA-256 is not recomputed: the token is
  * looked up by its stored hash, so a revoke or an expiry still counts on the
- * very next request. The value is only ever compared with what this same
- * connection sent before, so the comparison reveals nothing it does not know.
+ * very next request. Behind a proxy one upstream connection carries many
+ * clients, so the comparison runs in constant time: it must not tell one
+ * client how much of another's token it guessed.
  */
 const connectionProofs = new WeakMap<object, { credential: string; hash: string }>();
 
+/** Constant-time string equality for equal lengths (all hfk_ tokens share one length). */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 function verifyOnConnection(socket: object, credential: string, authority: TokenAuthority): Verification {
   const proof = connectionProofs.get(socket);
-  if (proof && proof.credential === credential) {
+  if (proof && sameSecret(proof.credential, credential)) {
     const record = authority.current(proof.hash);
     if (record) return { status: 'ok', record };
   }
