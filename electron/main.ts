@@ -157,7 +157,14 @@ function runApp(): void {
       { id: 'remote-access', label: remoteAccessLabel(remote), toolTip: remoteAccessTooltip(remote), click: showWindow },
       ...(remote.known && remote.enabled ? remote.urls.map((u): MenuItemConstructorOptions => ({ label: `   ${u}`, enabled: false })) : []),
       { type: 'separator' },
-      { label: 'Restart backend', click: () => void supervisor.restart() },
+      // While quitting the backend is on its way out for good; a restart now would outlive the app.
+      {
+        label: 'Restart backend',
+        enabled: !quitting,
+        click: () => {
+          if (!quitting) void supervisor.restart();
+        },
+      },
       { label: 'Open backend log', click: () => void shell.openPath(logPath) },
     ];
   }
@@ -245,7 +252,7 @@ function runApp(): void {
   async function stopBackendAndQuit(): Promise<void> {
     if (poll) clearInterval(poll);
     try {
-      await supervisor.stop();
+      await supervisor.stop({ final: true });
     } finally {
       backendStopped = true;
       app.quit();
@@ -265,6 +272,7 @@ function runApp(): void {
     event.preventDefault();
     if (quitting) return;
     quitting = true;
+    updateMenus();
     void stopBackendAndQuit();
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => app.quit());

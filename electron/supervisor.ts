@@ -34,7 +34,8 @@ export type BackendState =
   | { phase: 'restarting'; attempt: number; maxAttempts: number; delayMs: number; reason: string; output: string }
   | { phase: 'failed'; message: string; hint: string; logPath: string | null; output: string }
   | { phase: 'stopping' }
-  | { phase: 'stopped' };
+  /** `final`: stopped for good (the app is quitting); start() and restart() no longer do anything. */
+  | { phase: 'stopped'; final?: true };
 
 export type RemoteAccessMessage = Extract<BackendMessage, { type: 'remote-access' }>;
 
@@ -122,6 +123,7 @@ export class BackendSupervisor {
   private outputTail = '';
   private log: WriteStream | null = null;
   private stopping: Promise<StopResult | null> | null = null;
+  private final = false;
   private readonly backoff: Backoff;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -155,6 +157,7 @@ export class BackendSupervisor {
 
   /** Starts the backend; resolves once it is ready or has failed for good. */
   start(): Promise<BackendState> {
+    if (this.final) return this.refuse('start');
     const phase = this.current.phase;
     if (phase === 'idle' || phase === 'stopped' || phase === 'failed') {
       this.stopping = null;
@@ -182,24 +185,37 @@ export class BackendSupervisor {
   /**
    * Asks the backend to stop (it finishes in-flight requests and flushes
    * pending writes), escalates to SIGTERM and then SIGKILL if it does not,
-   * and resolves once the process is gone.
+   * and resolves once the process is gone. A `final` stop is the one at quit:
+   * nothing may start a backend after it, not even a restart already waiting
+   * on this same stop (the app would quit with a fresh backend still running).
    */
-  stop(): Promise<StopResult | null> {
+  stop(opts: { final?: boolean } = {}): Promise<StopResult | null> {
+    if (opts.final && !this.final) {
+      this.final = true;
+      // Already stopped by an earlier stop: the state still has to say it is for good.
+      if (this.current.phase === 'stopped') this.setState(this.stoppedState());
+    }
     this.stopping ??= this.stopNow();
     return this.stopping;
   }
 
   /** Stops the backend if it runs, then starts it afresh (the menu's "Restart backend"). */
   async restart(): Promise<BackendState> {
+    if (this.final) return this.refuse('restart');
     await this.stop();
     return this.start();
+  }
+
+  private refuse(what: 'start' | 'restart'): Promise<BackendState> {
+    this.note(`${what} ignored: the backend was stopped for good because the app is quitting`);
+    return this.settled();
   }
 
   private async stopNow(): Promise<StopResult | null> {
     this.clearTimers();
     const running = this.running;
     if (!running || running.exited) {
-      this.setState({ phase: 'stopped' });
+      this.setState(this.stoppedState());
       this.closeLog();
       return null;
     }
@@ -227,9 +243,13 @@ export class BackendSupervisor {
     }
     const { code, signal } = await running.exit;
     this.clearTimers();
-    this.setState({ phase: 'stopped' });
+    this.setState(this.stoppedState());
     this.closeLog();
     return { code, signal, graceful: !escalated };
+  }
+
+  private stoppedState(): BackendState {
+    return this.final ? { phase: 'stopped', final: true } : { phase: 'stopped' };
   }
 
   private launch(): void {

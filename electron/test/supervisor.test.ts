@@ -175,6 +175,24 @@ describe('the supervisor with the real backend', () => {
     expect(tokens.tokens.find((t) => t.name === 'laptop')?.lastUsed).toEqual(expect.any(String));
   });
 
+  it('a final stop (quitting) is not undone by a "Restart backend" during the graceful stop, nor by a later start', async () => {
+    let spawned = 0;
+    const spawnBackend = nodeSpawner(BACKEND_ENTRY, { env: testEnv(home()) });
+    const { supervisor } = supervise({ env: {}, spawn: (args, events) => (spawned++, spawnBackend(args, events)) });
+    const state = await supervisor.start();
+    if (state.phase !== 'ready') throw new Error(`not ready: ${JSON.stringify(state)}`);
+
+    const quitting = supervisor.stop({ final: true });
+    // The menu click lands while the backend is still finishing its requests.
+    const restarted = supervisor.restart();
+    expect(await quitting).toMatchObject({ code: 0, graceful: true });
+    expect(await restarted).toEqual({ phase: 'stopped', final: true });
+    expect(await supervisor.start()).toEqual({ phase: 'stopped', final: true });
+    expect(spawned).toBe(1);
+    expect(supervisor.pid).toBeUndefined();
+    expect(isAlive(state.pid)).toBe(false);
+  });
+
   it('exits by itself when its supervisor is killed with SIGKILL, leaving no orphan', async () => {
     const host = spawn(process.execPath, [join(FIXTURES, 'supervisor-host.mjs'), BACKEND_ENTRY], { env: testEnv(home()), stdio: ['ignore', 'pipe', 'inherit'] });
     cleanups.push(() => host.kill('SIGKILL'));
