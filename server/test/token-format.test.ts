@@ -43,6 +43,9 @@ describe('token names', () => {
     ['../etc', 'Token name "../etc" may only contain letters, digits, "-", "_" and ".".'],
     ['naïve', 'Token name "na?ve" may only contain letters, digits, "-", "_" and ".".'],
     ['line\nbreak', 'Token name "line?break" may only contain letters, digits, "-", "_" and ".".'],
+    ['hf_CANARYcanaryCANARYcanaryCANARY12', 'That looks like a token, not a name: pick a short name such as "laptop".'],
+    ['hfk_' + 'a'.repeat(43), 'That looks like a token, not a name: pick a short name such as "laptop".'],
+    ['hf_model', null],
   ])('%j → %j', (name, problem) => {
     expect(tokenNameProblem(name)).toBe(problem);
   });

@@ -27,6 +27,8 @@ export function hashApiToken(token: string): string {
 /** Null when the name is fine, else why not. */
 export function tokenNameProblem(name: unknown): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'A token name is required.';
+  // A pasted secret must not become a name that is then listed, logged and audited.
+  if (/^(hfk|hf|api_org)_[A-Za-z0-9_-]{12,}/i.test(name)) return 'That looks like a token, not a name: pick a short name such as "laptop".';
   if (name.length > 64) return `Token name is ${name.length} characters; the limit is 64.`;
   if (!NAME_SHAPE.test(name)) return `Token name "${printable(name)}" may only contain letters, digits, "-", "_" and ".".`;
   return null;
