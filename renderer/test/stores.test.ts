@@ -18,7 +18,10 @@ beforeEach(() => {
   useConnection.setState(initial.connection, true);
   useHuggingFace.setState(initial.hf, true);
 });
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
 
 describe('API tokens', () => {
   const created: TokenCreated = { ...TOKEN, name: 'ci', token: `hfk_${'c'.repeat(43)}` };
@@ -85,6 +88,34 @@ describe('recent activity', () => {
     await vi.waitFor(() => expect(useActivity.getState().entries).toEqual([streamed, at(1)]));
     stop();
     expect(useActivity.getState().live).toBe('off');
+  });
+
+  it('stays Live on keepalives alone, and reconnects a stream that goes silent, not saying Live meanwhile', async () => {
+    vi.useFakeTimers();
+    const streams: Array<ReadableStreamDefaultController<Uint8Array>> = [];
+    const { fetch } = fakeBackend({
+      'GET /audit?limit=25': json(200, { entries: [] }),
+      'GET /audit/stream': () => new Response(new ReadableStream<Uint8Array>({ start: (c) => void streams.push(c) }), { status: 200 }),
+    });
+    const stop = useActivity.getState().follow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(useActivity.getState().live).toBe('live');
+
+    // The server's keepalive every 15 s is all that arrives for a minute: the stream is alive.
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(15_000);
+      streams[0]!.enqueue(new TextEncoder().encode(': keepalive\n\n'));
+    }
+    expect(useActivity.getState().live).toBe('live');
+    expect(fetch.mock.calls.filter(([url]) => String(url).endsWith('/audit/stream'))).toHaveLength(1);
+
+    // Then nothing at all, as after a laptop sleep: the read would wait forever.
+    await vi.advanceTimersByTimeAsync(45_000);
+    expect(useActivity.getState().live).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(fetch.mock.calls.filter(([url]) => String(url).endsWith('/audit/stream'))).toHaveLength(2);
+    expect(useActivity.getState().live).toBe('live');
+    stop();
   });
 
   it('gives up on a refused token instead of retrying', async () => {

@@ -47,6 +47,9 @@ interface CallOptions {
 }
 
 const API_TOKEN_PREFIX = 'hfk_';
+// The server sends a keepalive every 15 s. After a sleep or a network change a
+// dead connection never ends a read, so three missed keepalives count as a drop.
+export const ACTIVITY_IDLE_MS = 45_000;
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
@@ -141,25 +144,49 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
     recentActivity: async (limit = 25) => (await json<{ entries: AuditEntry[] }>(`/audit?limit=${limit}`, { doing: 'loading recent activity' })).entries,
     /**
-     * Follows the live audit stream until it ends (resolves) or fails (rejects).
+     * Follows the live audit stream until it ends (resolves) or fails (rejects),
+     * also when nothing, not even a keepalive, arrives for ACTIVITY_IDLE_MS.
      * `onOpen` fires once the server has accepted the stream.
      */
     async followActivity(onEntry: (entry: AuditEntry) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
-      const response = await send('/audit/stream', { doing: 'following recent activity', accept: 'text/event-stream', signal: opts.signal });
-      if (!response.body) throw new ApiFailure('http', 'The activity stream came back empty.', response.status);
-      opts.onOpen?.();
-      await readEventStream(
-        response.body,
-        (event) => {
-          if (event.event !== 'audit') return;
-          try {
-            onEntry(JSON.parse(event.data) as AuditEntry);
-          } catch {
-            // A malformed entry is skipped; the next one still counts.
-          }
-        },
-        opts.signal,
-      );
+      const connection = new AbortController();
+      const stop = () => connection.abort();
+      if (opts.signal.aborted) stop();
+      opts.signal.addEventListener('abort', stop, { once: true });
+      let silent = false;
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
+      const heardFrom = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          silent = true;
+          connection.abort();
+        }, ACTIVITY_IDLE_MS);
+      };
+      try {
+        heardFrom();
+        const response = await send('/audit/stream', { doing: 'following recent activity', accept: 'text/event-stream', signal: connection.signal });
+        if (!response.body) throw new ApiFailure('http', 'The activity stream came back empty.', response.status);
+        opts.onOpen?.();
+        await readEventStream(
+          response.body,
+          (event) => {
+            if (event.event !== 'audit') return;
+            try {
+              onEntry(JSON.parse(event.data) as AuditEntry);
+            } catch {
+              // A malformed entry is skipped; the next one still counts.
+            }
+          },
+          connection.signal,
+          heardFrom,
+        );
+      } catch (err) {
+        if (!silent) throw err;
+      } finally {
+        clearTimeout(watchdog);
+        opts.signal.removeEventListener('abort', stop);
+      }
+      if (silent) throw new ApiFailure('network', `The activity stream went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
     },
 
     hfStatus: () => json<HfStatus>('/huggingface/status', { doing: 'loading Hugging Face access' }),

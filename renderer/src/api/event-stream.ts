@@ -8,9 +8,10 @@ export interface ServerSentEvent {
  * Reads a text/event-stream body as the HTML spec describes: events end at a
  * blank line, `:` lines are comments (keepalives), `data:` lines join with
  * "\n", and a line may end in LF, CR or CRLF — split across chunks or not.
- * Resolves when the stream ends; an abort ends it quietly.
+ * Resolves when the stream ends; an abort ends it quietly. `onData` hears
+ * every chunk, comments included: a keepalive proves the connection alive.
  */
-export async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (event: ServerSentEvent) => void, signal?: AbortSignal): Promise<void> {
+export async function readEventStream(body: ReadableStream<Uint8Array>, onEvent: (event: ServerSentEvent) => void, signal?: AbortSignal, onData?: () => void): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -52,6 +53,7 @@ export async function readEventStream(body: ReadableStream<Uint8Array>, onEvent:
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      onData?.();
       buffer += decoder.decode(value, { stream: true });
       drain(false);
     }
