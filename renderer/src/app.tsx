@@ -2,6 +2,7 @@ import { useEffect, useRef, type ReactElement } from 'react';
 import { Badge } from './components/ui';
 import { Icon, LogoMark, type IconName } from './components/icons';
 import { TokenSecretDialog } from './components/token-secret-dialog';
+import { SessionProblemBanner } from './components/session-problem-banner';
 import { ROUTE_TITLES, ROUTES, useNavigation, type Route } from './stores/navigation';
 import { authState, canAdminister, useSession } from './stores/session';
 import { useConnection } from './stores/connection';
@@ -72,25 +73,11 @@ function RemotePill(): ReactElement | null {
 }
 
 function Banners(): ReactElement {
-  const phase = useSession((s) => s.phase);
-  const problem = useSession((s) => s.problem);
-  const load = useSession((s) => s.load);
   const notice = useNavigation((s) => s.notice);
   const dismiss = useNavigation((s) => s.dismissNotice);
   return (
     <div className="banners" aria-live="polite">
-      {phase === 'unreachable' ? (
-        <div className="callout callout--danger callout--banner" data-testid="unreachable-banner">
-          <Icon name="warning" />
-          <div>
-            <p className="callout__title">{problem?.title ?? 'Server unreachable'}</p>
-            <p>{problem?.detail}</p>
-          </div>
-          <button type="button" className="button button--small" onClick={() => void load()}>
-            Try again
-          </button>
-        </div>
-      ) : null}
+      <SessionProblemBanner />
       {notice ? (
         <div className={`callout callout--${notice.tone} callout--banner`} data-testid="notice">
           <Icon name={notice.tone === 'ok' ? 'check' : 'warning'} />

@@ -15,6 +15,7 @@ export const AUTH_WORDS: Record<AuthState, { tone: Tone; label: string }> = {
   'token-needed': { tone: 'warn', label: 'Token needed' },
   'token-refused': { tone: 'danger', label: 'Token refused' },
   unreachable: { tone: 'danger', label: 'Server unreachable' },
+  failed: { tone: 'danger', label: 'Check failed' },
 };
 
 function StatCard({ icon, label, children, detail, link, wide }: { icon: IconName; label: string; children: ReactNode; detail?: ReactNode; link?: { route: Route; text: string }; wide?: boolean }): ReactElement {

@@ -4,7 +4,8 @@ import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
 import { useNavigation } from './navigation';
 
-export type SessionPhase = 'loading' | 'ready' | 'unreachable';
+/** `unreachable`: nothing answered; `failed`: an answer that was neither a session nor a refused token. */
+export type SessionPhase = 'loading' | 'ready' | 'unreachable' | 'failed';
 
 export interface TokenCheck {
   phase: 'idle' | 'testing' | 'passed' | 'failed';
@@ -12,7 +13,7 @@ export interface TokenCheck {
 }
 
 /** The auth line of the Overview and the header pill. */
-export type AuthState = 'checking' | 'not-needed' | 'token-stored' | 'token-needed' | 'token-refused' | 'unreachable';
+export type AuthState = 'checking' | 'not-needed' | 'token-stored' | 'token-needed' | 'token-refused' | 'unreachable' | 'failed';
 
 interface SessionState {
   phase: SessionPhase;
@@ -21,7 +22,12 @@ interface SessionState {
   hasStoredToken: boolean;
   /** The stored token was refused: why. */
   refused: Explained | null;
+  /** Why the last session check failed, shown until one succeeds. */
   problem: Explained | null;
+  /** When the session is checked again by itself (epoch ms), or null if only "Try again" will. */
+  retryAt: number | null;
+  /** Failed checks in a row, for the backoff. */
+  failures: number;
   check: TokenCheck;
   load(): Promise<void>;
   /** Checks a pasted token against the backend without storing it. */
@@ -33,6 +39,30 @@ interface SessionState {
   pair(token: string): Promise<void>;
   tokenRefused(failure: ApiFailure): void;
 }
+
+// Only a failing token is throttled, so a working one pasted on Connection gets in at once.
+const THROTTLED: Explained = {
+  title: 'Too many failed attempts from this address',
+  detail: 'The workstation turns away failed sign-ins from this address for a while. A stored API token that no longer works is the usual cause: a working one pasted on the Connection screen is accepted right away.',
+};
+
+const RETRY_BACKOFF_MS = [2_000, 5_000, 15_000, 30_000];
+
+/**
+ * How long to wait before checking the session again by itself after the
+ * `failures`-th failure in a row: what Retry-After says, a backoff for what
+ * may pass (a restarting or overloaded server), null for what only a person can fix.
+ */
+export function retryDelayMs(failure: unknown, failures: number): number | null {
+  if (!(failure instanceof ApiFailure)) return null;
+  if (failure.status === 429 && failure.retryAfter) return failure.retryAfter * 1_000;
+  if (failure.code === 'network' || failure.status === 429 || failure.status >= 500) {
+    return RETRY_BACKOFF_MS[Math.min(Math.max(failures, 1), RETRY_BACKOFF_MS.length) - 1]!;
+  }
+  return null;
+}
+
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
 const TOKEN_NEEDED: Explained = {
   title: 'This workstation needs an API token',
@@ -46,28 +76,41 @@ export const useSession = create<SessionState>()((set, get) => ({
   hasStoredToken: api.hasStoredToken(),
   refused: null,
   problem: null,
+  retryAt: null,
+  failures: 0,
   check: { phase: 'idle', result: null },
 
   async load() {
+    clearTimeout(retryTimer);
     set({ hasStoredToken: api.hasStoredToken() });
+    // Any failure is shown and, if it may pass, tried again: never a silent "Checking…".
+    const fail = (err: unknown) => {
+      const failures = get().failures + 1;
+      const delay = retryDelayMs(err, failures);
+      const retryAt = delay === null ? null : Date.now() + delay;
+      const unreachable = err instanceof ApiFailure && err.code === 'network';
+      const throttled = err instanceof ApiFailure && err.code === 'auth.throttled';
+      set({ phase: unreachable ? 'unreachable' : 'failed', problem: throttled ? THROTTLED : explainFailure(err), failures, retryAt });
+      if (delay === null) return;
+      // A check started meanwhile (Try again, a saved token) makes this one moot.
+      retryTimer = setTimeout(() => {
+        if (get().retryAt === retryAt) void get().load();
+      }, delay);
+    };
     let session: AuthSession;
     try {
       session = await api.session();
       set({ refused: null });
     } catch (err) {
-      if (!(err instanceof ApiFailure && err.tokenRefused)) {
-        set({ phase: err instanceof ApiFailure && err.code === 'network' ? 'unreachable' : get().phase, problem: explainFailure(err) });
-        return;
-      }
+      if (!(err instanceof ApiFailure && err.tokenRefused)) return fail(err);
       // The stored token is bad; ask as nobody whether one is needed at all.
       try {
         session = await api.session(null);
       } catch (again) {
-        set({ problem: explainFailure(again) });
-        return;
+        return fail(again);
       }
     }
-    set({ phase: 'ready', session, problem: null });
+    set({ phase: 'ready', session, problem: null, retryAt: null, failures: 0 });
     // A refused token would only be refused again; the interruption already says why.
     if (get().refused) return;
     if (session.authRequired && !session.token) {
@@ -134,6 +177,7 @@ export const useSession = create<SessionState>()((set, get) => ({
 
 export function authState(state: Pick<SessionState, 'phase' | 'session' | 'refused'>): AuthState {
   if (state.phase === 'unreachable') return 'unreachable';
+  if (state.phase === 'failed') return 'failed';
   if (state.refused) return 'token-refused';
   if (!state.session) return 'checking';
   if (state.session.token) return 'token-stored';

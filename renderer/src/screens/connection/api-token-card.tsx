@@ -36,6 +36,13 @@ function CurrentToken(): ReactElement {
           <Badge tone="ok">Not needed</Badge> This computer uses the dashboard without a token. Paste one only to test it.
         </p>
       );
+    case 'unreachable':
+    case 'failed':
+      return (
+        <p className="status-line">
+          <Badge tone="danger">{state === 'failed' ? 'Check failed' : 'Server unreachable'}</Badge> The workstation could not say whether this browser needs a token; the message at the top says why.
+        </p>
+      );
     default:
       return (
         <p className="status-line">
