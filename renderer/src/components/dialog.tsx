@@ -8,8 +8,11 @@ interface DialogProps {
   children: ReactNode;
   footer?: ReactNode;
   size?: 'small' | 'medium' | 'large';
-  /** Hide the corner close button (a copy-once dialog is closed with its own button). */
-  hideClose?: boolean;
+  /**
+   * false: only the dialog's own buttons close it; no corner button, and
+   * Escape does nothing (a copy-once secret must not vanish on a stray key).
+   */
+  dismissible?: boolean;
 }
 
 /** Who opened each dialog; a dialog opened from inside another hands focus back to that one's opener. */
@@ -21,12 +24,14 @@ const openers = new WeakMap<Element, HTMLElement | null>();
  * on unmount focus returns to whatever opened it. Escape closes through
  * onClose, so the state that owns the dialog stays the one source of truth.
  */
-export function Dialog({ title, description, onClose, children, footer, size = 'medium', hideClose }: DialogProps): ReactElement {
+export function Dialog({ title, description, onClose, children, footer, size = 'medium', dismissible = true }: DialogProps): ReactElement {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descriptionId = useId();
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
+  const dismissibleRef = useRef(dismissible);
+  dismissibleRef.current = dismissible;
 
   useEffect(() => {
     const dialog = ref.current;
@@ -42,11 +47,25 @@ export function Dialog({ title, description, onClose, children, footer, size = '
     first?.focus();
     const cancel = (event: Event) => {
       event.preventDefault();
-      onCloseRef.current();
+      if (dismissibleRef.current) onCloseRef.current();
+    };
+    // Refusing `cancel` is not enough: Chromium closes the dialog anyway on a
+    // second Escape with no click in between (its rule against pages that trap
+    // users). A refused keydown never becomes a close request at all.
+    const holdEscape = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !dismissibleRef.current) event.preventDefault();
+    };
+    // What still closes it (a phone's Back gesture is a close request too) finds it open again.
+    const reopen = () => {
+      if (!dismissibleRef.current && !dialog.open) dialog.showModal();
     };
     dialog.addEventListener('cancel', cancel);
+    dialog.addEventListener('close', reopen);
+    document.addEventListener('keydown', holdEscape);
     return () => {
       dialog.removeEventListener('cancel', cancel);
+      dialog.removeEventListener('close', reopen);
+      document.removeEventListener('keydown', holdEscape);
       if (dialog.open) dialog.close();
       if (opener?.isConnected) opener.focus();
       else document.getElementById('screen-title')?.focus();
@@ -59,11 +78,11 @@ export function Dialog({ title, description, onClose, children, footer, size = '
         <h2 id={titleId} className="dialog__title">
           {title}
         </h2>
-        {hideClose ? null : (
+        {dismissible ? (
           <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
             <Icon name="close" size={18} />
           </button>
-        )}
+        ) : null}
       </header>
       {description ? (
         <div id={descriptionId} className="dialog__description">

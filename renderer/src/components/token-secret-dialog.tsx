@@ -31,7 +31,7 @@ export function TokenSecretDialog({ created, onClose }: { created: TokenCreated;
       title={`Token “${created.name}” created`}
       onClose={onClose}
       size="large"
-      hideClose
+      dismissible={false}
       description={
         <p className="callout callout--warn">
           <Icon name="warning" size={18} />
