@@ -24,6 +24,8 @@ function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
+let longRunning = false;
+
 export function buildCli(): Command {
   const program = new Command('halo-forge')
     .description('Halo Forge workstation: the backend, its API tokens and Hugging Face access.')
@@ -43,6 +45,7 @@ export function buildCli(): Command {
     .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
     .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
     .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string }) => {
+      longRunning = true;
       const { runServe } = await import('../serve.js');
       await runServe({ ...o, portFallback: o.portFallback ?? false });
     });
@@ -96,6 +99,9 @@ export function buildCli(): Command {
 export async function main(argv = process.argv): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
+    // A one-shot command is done once it has printed its answer; a keyring call
+    // that never returns (a locked keyring) must not keep the process alive.
+    if (!longRunning) process.exit(process.exitCode ?? 0);
   } catch (err) {
     const out = (line: string) => process.stderr.write(`${redactSecrets(line)}\n`);
     if (err instanceof CliError) {
