@@ -15,7 +15,7 @@ import type { ServerContext } from './context.js';
 import { isHaloError } from './errors.js';
 import { Exposure } from './net/exposure.js';
 import { auditLogPath, configPath, tokenStorePath } from './paths.js';
-import { authGate } from './plugins/auth-gate.js';
+import { authGate, isApiRequest } from './plugins/auth-gate.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
@@ -179,7 +179,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   });
 
   app.addHook('onSend', async (request, reply) => {
-    if (request.url.startsWith(API_PREFIX)) reply.header('cache-control', 'no-store');
+    if (isApiRequest(request)) reply.header('cache-control', 'no-store');
     else reply.header('content-security-policy', CSP);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');

@@ -4,7 +4,7 @@ import type { TokenRecord, Verification } from './token-store.js';
 export interface TokenAuthority {
   verify(secret: string): Verification;
   recordUse(record: TokenRecord): void;
-  isLive(hash: string): boolean;
+  /** The token with this stored hash, unless revoked or expired (long-lived streams, keep-alive connections). */
   current(hash: string): TokenRecord | null;
 }
 
@@ -28,10 +28,6 @@ export class EnvToken implements TokenAuthority {
   }
 
   recordUse(): void {}
-
-  isLive(hash: string): boolean {
-    return hash === this.record.hash;
-  }
 
   current(hash: string): TokenRecord | null {
     return hash === this.record.hash ? this.record : null;

@@ -95,11 +95,6 @@ export class TokenStore {
   }
 
   /** On the request path: a map write, no formatting, no I/O. */
-  /** Whether the token with this hash still exists and has not expired (for long-lived streams). */
-  isLive(hash: string, now = Date.now()): boolean {
-    return this.current(hash, now) !== null;
-  }
-
   /** The token with this stored hash as it is now, unless revoked or expired; no hashing. */
   current(hash: string, now = Date.now()): TokenRecord | null {
     const record = this.byHash.get(hash);

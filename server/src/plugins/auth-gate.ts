@@ -47,7 +47,7 @@ const PREFIX = `${API_PREFIX}/`;
  * `/%61pi/public/...` (percent-encoded), which a prefix test on request.url
  * would wave through. Unmatched requests are judged on their decoded path.
  */
-function isApiRequest(request: FastifyRequest): boolean {
+export function isApiRequest(request: FastifyRequest): boolean {
   const pattern = request.routeOptions.url;
   if (pattern !== undefined) return pattern === API_PREFIX || pattern.startsWith(PREFIX);
   let path = request.url;

@@ -31,7 +31,7 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     // revoked (seen within a second, like any request) or expires.
     const { caller } = request;
     const authority = app.halo.envToken ?? store;
-    const stillAllowed = () => caller.kind !== 'token' || authority.isLive(caller.hash);
+    const stillAllowed = () => caller.kind !== 'token' || authority.current(caller.hash) !== null;
     const unwatch = store.onChange(() => {
       if (!stillAllowed()) end();
     });

@@ -40,7 +40,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
       const { record, token } = await store.create(request.body);
       audit.append({ event: 'token.created', token: record.name, address: request.clientAddress ?? undefined, detail: `scope ${record.scope}` });
       const { hash: _hash, ...info } = record;
-      reply.code(201).header('cache-control', 'no-store');
+      reply.code(201);
       return { ...info, token };
     },
   );
