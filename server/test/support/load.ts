@@ -128,6 +128,21 @@ export async function startProbedBackend(args: string[], env: NodeJS.ProcessEnv,
   };
 }
 
+/**
+ * Runs the CLI to completion and notes when its process exited: for a revoke,
+ * the moment the change is on disk and confirmed to whoever ran it.
+ */
+export function runCliTimed(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string; exitedAt: number }> {
+  return new Promise((resolve) => {
+    const child = fork(CLI, args, { env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    let exitedAt = NaN;
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('exit', () => (exitedAt = performance.now()));
+    child.once('close', (code) => resolve({ code, stderr, exitedAt }));
+  });
+}
+
 /** `halo-forge token create NAME --json`, returning the secret. */
 export async function createTokenWithCli(name: string, env: NodeJS.ProcessEnv): Promise<string> {
   const r = await runCli(['token', 'create', name, '--json'], env);
