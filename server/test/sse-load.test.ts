@@ -180,6 +180,7 @@ describe(`SSE under load: ${TOKENS * STREAMS_PER_TOKEN} audit streams held for $
         liveStreams: live.length,
         auditEventsDuringHold: duringHold.length,
         keepalivesPerLiveStream: [Math.min(...live.map((s) => s.keepalives)), Math.max(...live.map((s) => s.keepalives))],
+        storeChanges: { revokedWhileStreaming: revocations.length, churnCreatedAndRevoked: churned.length, tokensUsedDuringHold: touched.size },
         revokedStreams: closes.length,
         closeAfterConfirmMs: { max: Math.round(Math.max(...latencies)), median: Math.round(median(latencies)), api: { max: Math.round(Math.max(...byWay('api'))), median: Math.round(median(byWay('api'))) }, cli: { max: Math.round(Math.max(...byWay('cli'))), median: Math.round(median(byWay('cli'))) } },
         heapUsed: `${mib(beforeStreams.memory.heapUsed)} → ${mib(withStreams.memory.heapUsed)} with streams → ${mib(afterStreams.memory.heapUsed)} after`,

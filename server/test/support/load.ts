@@ -32,6 +32,7 @@ export interface ProbedBackend {
 const TOKEN_VALUE = /hfk_[A-Za-z0-9_-]{8,}/;
 /** Longer than any token, so a value split across two chunks is still seen whole. */
 const CARRY = 256;
+const TAIL = 4000;
 
 /**
  * Watches a process's output without keeping it all (a load run logs tens of
@@ -42,7 +43,7 @@ export class SecretScan {
   bytes = 0;
   leaks: string[] = [];
   private carry = '';
-  private tailText = '';
+  private rawTail = '';
 
   feed(chunk: string): void {
     this.bytes += Buffer.byteLength(chunk);
@@ -50,17 +51,20 @@ export class SecretScan {
     const match = TOKEN_VALUE.exec(text);
     if (match && this.leaks.length < 5) {
       const at = match.index;
-      this.leaks.push(`${text.slice(Math.max(0, at - 80), at)}hfk_<${match[0].length - 4} characters>`);
+      // The context before it could hold the cut-off end of another value: long runs are masked too.
+      const before = text.slice(Math.max(0, at - 80), at).replace(/[A-Za-z0-9_-]{20,}/g, '<masked>');
+      this.leaks.push(`${before}hfk_<${match[0].length - 4} characters>`);
       // Past this value, so the next chunk's carry does not report it again.
       this.carry = text.slice(at + match[0].length).slice(-CARRY);
     } else {
       this.carry = text.slice(-CARRY);
     }
-    this.tailText = (this.tailText + chunk).slice(-4000).replace(new RegExp(TOKEN_VALUE.source, 'g'), 'hfk_<masked>');
+    this.rawTail = (this.rawTail + chunk).slice(-(TAIL + CARRY));
   }
 
+  /** The last few KB, token values masked; the first CARRY characters are dropped, as they may start inside a value. */
   tail(): string {
-    return this.tailText;
+    return this.rawTail.replace(new RegExp(TOKEN_VALUE.source, 'g'), 'hfk_<masked>').slice(this.rawTail.length > TAIL ? CARRY : 0);
   }
 }
 
