@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { AuditEntry } from '../../../shared/api.js';
 
 const KEEPALIVE_MS = 15_000;
+/** setTimeout's longest delay (~24.8 days); a later expiry re-arms the timer when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export async function auditRoutes(app: FastifyInstance): Promise<void> {
   const { audit, store } = app.halo;
@@ -36,8 +38,17 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
       if (!stillAllowed()) end();
     });
     const keepalive = setInterval(() => (stillAllowed() ? res.write(': keepalive\n\n') : end()), KEEPALIVE_MS).unref();
+    // An expiring token's stream ends when the token does, not up to a keepalive later.
+    let expiry: NodeJS.Timeout | undefined;
+    const endAtExpiry = () => {
+      const expires = caller.kind === 'token' ? authority.current(caller.hash)?.expires : null;
+      if (!expires) return;
+      const wait = Math.min(Math.max(Date.parse(expires) - Date.now(), 0) + 1, MAX_TIMER_MS);
+      expiry = setTimeout(() => (stillAllowed() ? endAtExpiry() : end()), wait).unref();
+    };
     const stop = () => {
       clearInterval(keepalive);
+      clearTimeout(expiry);
       unsubscribe();
       unwatch();
       openStreams.delete(end);
@@ -47,6 +58,7 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
       res.end();
     };
     openStreams.add(end);
+    endAtExpiry();
     request.raw.on('close', stop);
   });
 }
