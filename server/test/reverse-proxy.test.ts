@@ -72,7 +72,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
     /** A laptop on the LAN, in the namespace. */
     laptop: ProxyEndpoint;
     /** A client on this machine that reaches the proxy by its link address, so the proxy sees a second, non-loopback address. */
-    neighbour: ProxyEndpoint;
+    otherClient: ProxyEndpoint;
     tokens: Record<string, string>;
   }
 
@@ -93,8 +93,8 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
     const site = (opts.site ?? SITES[kind])({ hostname: HOSTNAME, listen: { address: link.hostAddress, port }, certFile, keyFile, backendPort: b.port });
     proxies.push(await startProxy(kind, folder.home, site, link.hostAddress, port));
 
-    const neighbour: ProxyEndpoint = { address: link.hostAddress, port, hostname: HOSTNAME, ca: cert.certPem };
-    return { home: h, env, backendPort: b.port, laptop: { ...neighbour, netns: link.name }, neighbour, tokens };
+    const otherClient: ProxyEndpoint = { address: link.hostAddress, port, hostname: HOSTNAME, ca: cert.certPem };
+    return { home: h, env, backendPort: b.port, laptop: { ...otherClient, netns: link.name }, otherClient, tokens };
   }
 
   const auditLog = (h: string): AuditEntry[] =>
@@ -184,7 +184,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
       expect(Number(replies[10]!.headers['retry-after'])).toBeGreaterThan(0);
 
       // Another client reaches the same backend through the same proxy: its own count.
-      expect(await requestOnce(s.neighbour, { path: '/api/public/health', headers: guess })).toMatchObject({ status: 401, body: { error: 'auth.invalid' } });
+      expect(await requestOnce(s.otherClient, { path: '/api/public/health', headers: guess })).toMatchObject({ status: 401, body: { error: 'auth.invalid' } });
       expect(auditLog(s.home).find((e) => e.event === 'auth.throttled')).toMatchObject({ address: link.nsAddress });
     });
 
@@ -197,7 +197,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
         expect([stream.status(), stream.protocol()]).toEqual([200, PROTOCOL[kind]]);
 
         // An event while the stream is open: a buffering proxy would hold it back until the stream ends.
-        await requestOnce(s.neighbour, { path: '/api/public/health', headers: { authorization: `Bearer hfk_${'B'.repeat(43)}` } });
+        await requestOnce(s.otherClient, { path: '/api/public/health', headers: { authorization: `Bearer hfk_${'B'.repeat(43)}` } });
         await stream.waitForText(`"address":"${link.hostAddress}"`, 10_000, 'the auth.failed event to reach the laptop while the stream is open');
         expect(stream.ended()).toBe(false);
 
