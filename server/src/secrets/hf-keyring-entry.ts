@@ -76,11 +76,11 @@ export class HfKeyringEntry {
         if (!this.isMarked()) writePrivateFileAtomic(this.markPath, MARK_NOTE);
       } catch (err) {
         const disk = storageProblem(err, dirname(this.markPath));
-        const why = disk ? `because ${disk.problem}` : `(${(err as Error).message})`;
+        const why = disk ? `because ${disk.problem}; ${disk.remedy}` : `(${(err as Error).message})`;
         throw httpError(
           disk?.statusCode ?? 500,
           disk?.code ?? 'hf.storage_failed',
-          `The keyring did not answer, so the token saved there could not be removed, and writing ${this.markPath} to have it ignored failed ${why}.${disk ? ` ${disk.remedy[0]!.toUpperCase()}${disk.remedy.slice(1)}.` : ''}`,
+          `The keyring did not answer, so the token saved there could not be removed, and writing ${this.markPath} to have it ignored failed ${why}.`,
         );
       }
       return { removed: false, deferred: true };
