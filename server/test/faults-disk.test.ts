@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_HUB_TOKENS, startFakeHub, type FakeHub } from '../../e2e/support/fake-hub.js';
+import { AuditLog } from '../src/audit/audit-log.js';
 import { parseStore } from '../src/auth/token-store.js';
+import { createHfAccess } from '../src/secrets/hf-access.js';
+import { guardedKeyring, type KeyringBackend } from '../src/secrets/keyring.js';
 import { runCli, startBackend, testEnv, type BackendProcess } from './support/backend-process.js';
 import { call, killHard, listTree, type HttpAnswer } from './support/faults.js';
 import { createTestHost, netnsUnavailable, type TestHost } from './support/netns.js';
@@ -163,6 +166,24 @@ describe.skipIf(unavailable !== null)('a disk that refuses writes', () => {
     expect((await w.api('DELETE', '/tokens/t1')).status).toBe(200);
     expect((await w.api('POST', '/huggingface/token', { token: FAKE_HUB_TOKENS.write, verify: true })).status).toBe(200);
     expect((await w.api('PUT', '/connection/remote', { enabled: false, interface: 'all', port: 5555 })).status).toBe(200);
+  });
+
+  it('full, with a working keyring: an HF save still lands in the keyring, and says what the disk refused', async () => {
+    const disk = new SmallDisk(256 * 1024);
+    cleanups.push(() => disk.unmount());
+    const entries = new Map<string, string>();
+    const memory: KeyringBackend = {
+      get: async (service, account) => entries.get(`${service}/${account}`) ?? null,
+      set: async (service, account, value) => void entries.set(`${service}/${account}`, value),
+      delete: async (service, account) => entries.delete(`${service}/${account}`),
+    };
+    const env = testEnv(disk.dir, { HF_ENDPOINT: hub.url });
+    const hf = createHfAccess({ env, audit: new AuditLog(join(disk.dir, 'audit.log')), keyring: guardedKeyring(() => memory), autoVerify: false });
+    disk.fill();
+    const status = await hf.save({ token: FAKE_HUB_TOKENS.read, verify: true });
+    expect(status).toMatchObject({ present: true, source: 'keyring', verified: false });
+    expect(status.warnings).toContain("The token is saved, but the Hub's answer could not be kept (the disk is full); it is asked again later, and the audit log could not be written (the disk is full).");
+    expect(entries.get('halo-forge/huggingface-token')).toBe(FAKE_HUB_TOKENS.read);
   });
 
   it.skipIf(noNetns !== null)('the remote switch turned on while the disk is full goes back off and says so: it never claims a state it could not save', async () => {

@@ -137,14 +137,26 @@ class HfAccessService implements HfAccess {
 
     const { where, deferred } = await this.store(token);
     registerSecret(token);
-    this.cache.record(token, verdict);
+    // The token is saved (perhaps in the keyring while the disk is full): what
+    // the disk refuses after that is said, not turned into a failed save.
+    const unsaved: string[] = [];
+    try {
+      this.cache.record(token, verdict);
+    } catch (err) {
+      unsaved.push(`the Hub's answer could not be kept (${storageProblem(err, dirname(this.cache.path))?.problem ?? (err as Error).message}); it is asked again later`);
+    }
     const who = verdict.outcome === 'verified' ? `verified as ${verdict.username} (role ${verdict.role ?? 'unknown'})` : 'not verified';
-    this.audit?.append({
-      event: 'hf.saved',
-      address: origin.address,
-      detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
-    });
-    return this.status();
+    try {
+      this.audit?.append({
+        event: 'hf.saved',
+        address: origin.address,
+        detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
+      });
+    } catch (err) {
+      unsaved.push(`the audit log could not be written (${storageProblem(err, dirname(this.cache.path))?.problem ?? (err as Error).message})`);
+    }
+    const status = await this.status();
+    return unsaved.length === 0 ? status : { ...status, warnings: [...status.warnings, `The token is saved, but ${unsaved.join(', and ')}.`] };
   }
 
   async clear(origin: HfOrigin = {}): Promise<HfStatus> {
