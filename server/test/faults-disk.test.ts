@@ -4,7 +4,8 @@
 // switch on, a message that says what failed and what to do), leave the
 // previous files intact byte for byte, and the server must keep serving. Once
 // the disk has room again, writes work again without a restart.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_HUB_TOKENS, startFakeHub, type FakeHub } from '../../e2e/support/fake-hub.js';
@@ -12,7 +13,7 @@ import { AuditLog } from '../src/audit/audit-log.js';
 import { parseStore } from '../src/auth/token-store.js';
 import { createHfAccess } from '../src/secrets/hf-access.js';
 import { guardedKeyring, type KeyringBackend } from '../src/secrets/keyring.js';
-import { runCli, startBackend, testEnv, type BackendProcess } from './support/backend-process.js';
+import { runCli, startBackend, tempHome, testEnv } from './support/backend-process.js';
 import { call, killHard, listTree, type HttpAnswer } from './support/faults.js';
 import { createTestHost, netnsUnavailable, type TestHost } from './support/netns.js';
 import { mountUnavailable, PAGE, SmallDisk } from './support/small-disk.js';
@@ -202,5 +203,36 @@ describe.skipIf(unavailable !== null)('a disk that refuses writes', () => {
     expect(await remote.request(url)).toBe('401');
     expect(JSON.parse(readFileSync(join(w.home, 'config.json'), 'utf8')).remoteAccess).toEqual({ enabled: true, interface: remote.hostAddress, port: null });
     expect((await w.api('PUT', '/connection/remote', { enabled: false })).status).toBe(200);
+  });
+});
+
+describe('an audit log the disk will not take (here: a folder in its place)', () => {
+  it('costs the audit line, never a token whose secret exists only in the answer, nor a saved switch', async () => {
+    const { home, cleanup } = tempHome();
+    cleanups.push(cleanup);
+    mkdirSync(join(home, 'audit.log'), { mode: 0o700 });
+    const env = testEnv(home, { HALOFORGE_KEYRING: 'off', HF_ENDPOINT: hub.url });
+
+    const made = await runCli(['token', 'create', 'from-cli', '--json'], env);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/^warning: could not write the audit log: EISDIR/);
+    const cliToken = JSON.parse(made.stdout).token as string;
+
+    // The local pass, so no first use of a token is audited on the way in: what is proven here is the routes' own audit lines.
+    const server = await startBackend([], env, 30_000);
+    cleanups.push(() => killHard(server.child));
+    const api = (method: string, path: string, body?: unknown) => call(server.port, method, path, { body });
+    const created = await api('POST', '/tokens', { name: 'from-api' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const stored = parseStore('tokens.json', readFileSync(join(home, 'tokens.json'), 'utf8')).tokens;
+    expect(stored.find((t) => t.name === 'from-api')?.hash).toBe(createHash('sha256').update(created.body.token).digest('hex'));
+    expect(stored.find((t) => t.name === 'from-cli')?.hash).toBe(createHash('sha256').update(cliToken).digest('hex'));
+    expect((await api('DELETE', '/tokens/from-api')).status).toBe(200);
+    expect((await api('PUT', '/connection/remote', { enabled: false, interface: 'all', port: 4444 })).status).toBe(200);
+    expect(JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')).remoteAccess.port).toBe(4444);
+    const saved = await api('POST', '/huggingface/token', { token: FAKE_HUB_TOKENS.read, verify: true });
+    expect(saved.status).toBe(200);
+    expect(saved.body.warnings).toContainEqual(expect.stringMatching(/^The token is saved, but the audit log could not be written \(EISDIR/));
+    expect((await runCli(['token', 'revoke', 'from-cli'], env)).code).toBe(0);
   });
 });
