@@ -33,6 +33,14 @@ export type ErrorCode =
   | 'hf.env_token'
   | 'hf.storage_failed'
   | 'hf.invalid_model'
+  /** The disk is full: nothing was saved (HTTP 507). */
+  | 'storage.full'
+  /** Halo Forge's folder is on a read-only file system: nothing was saved (HTTP 503). */
+  | 'storage.read_only'
+  /** This user may not write to Halo Forge's folder: nothing was saved (HTTP 503). */
+  | 'storage.denied'
+  /** The disk failed the write: nothing was saved (HTTP 503). */
+  | 'storage.failed'
   | 'internal';
 
 export interface ApiError {

@@ -52,6 +52,10 @@ const TITLES: Partial<Record<FailureCode, string>> = {
   'hf.env_token': 'Held by the environment',
   'hf.storage_failed': 'Could not store the token',
   'hf.invalid_model': 'Not a model id',
+  'storage.full': 'The workstation’s disk is full',
+  'storage.read_only': 'The workstation’s disk is read-only',
+  'storage.denied': 'The workstation cannot write its files',
+  'storage.failed': 'The workstation’s disk failed',
   internal: 'The workstation hit an error',
 };
 

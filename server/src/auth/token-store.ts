@@ -5,6 +5,7 @@ import { withFileLock } from '../fs/file-lock.js';
 import { ensurePrivateDir, readTextIfExists, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
 import { generateApiToken, hashApiToken, parseDuration, tokenNameProblem } from './token-format.js';
 import { httpError } from '../errors.js';
+import { storageError } from '../fs/storage-error.js';
 
 export interface TokenRecord extends TokenInfo {
   hash: string;
@@ -37,6 +38,15 @@ export interface CreateTokenOptions {
 
 const FLUSH_INTERVAL_MS = 5_000;
 const RELOAD_POLL_MS = 200;
+
+/**
+ * HALOFORGE_LAST_USED_FLUSH_MS shortens the flush interval (20 ms to 60 s) so
+ * the fault tests can kill a server mid-flush; anything else keeps the default.
+ */
+function flushInterval(env: NodeJS.ProcessEnv): number {
+  const ms = Number(env.HALOFORGE_LAST_USED_FLUSH_MS);
+  return Number.isInteger(ms) && ms >= 20 && ms <= 60_000 ? ms : FLUSH_INTERVAL_MS;
+}
 
 /**
  * The file-backed token store, shared by the CLI and a running server.
@@ -193,9 +203,9 @@ export class TokenStore {
   }
 
   /** For a running server: see CLI changes within a second, flush last-used every few seconds. */
-  watch(): void {
+  watch(env: NodeJS.ProcessEnv = process.env): void {
     this.timers.push(setInterval(() => this.reloadIfChanged(), RELOAD_POLL_MS).unref());
-    this.timers.push(setInterval(() => void this.flushLastUsed().catch((err: Error) => this.onReloadError(err.message)), FLUSH_INTERVAL_MS).unref());
+    this.timers.push(setInterval(() => void this.flushLastUsed().catch((err: Error) => this.onReloadError(err.message)), flushInterval(env)).unref());
   }
 
   async close(): Promise<void> {
@@ -205,15 +215,19 @@ export class TokenStore {
   }
 
   private async mutate(change: (tokens: TokenRecord[]) => TokenRecord[]): Promise<void> {
-    await withFileLock(this.path, () => {
-      const text = readTextIfExists(this.path);
-      const current = text === null ? [] : parseStore(this.path, text).tokens;
-      const next = change(current);
-      const file: StoreFile = { version: 1, tokens: next };
-      writePrivateFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`);
-      this.replace(next);
-      this.fileStamp = this.stamp();
-    });
+    try {
+      await withFileLock(this.path, () => {
+        const text = readTextIfExists(this.path);
+        const current = text === null ? [] : parseStore(this.path, text).tokens;
+        const next = change(current);
+        const file: StoreFile = { version: 1, tokens: next };
+        writePrivateFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`);
+        this.replace(next);
+        this.fileStamp = this.stamp();
+      });
+    } catch (err) {
+      throw storageError(err, `the token store ${this.path}`, dirname(this.path));
+    }
   }
 
   private replace(tokens: TokenRecord[]): void {

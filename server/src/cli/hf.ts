@@ -55,7 +55,8 @@ export async function hfCheck(model: string, o: { json?: boolean }): Promise<voi
 function describeStatus(s: HfStatus): string {
   const verified = s.verified ? `yes, as ${s.username}${s.tokenName ? ` (token "${s.tokenName}", role ${s.role ?? 'unknown'})` : ''}, checked ${s.checkedAt}` : 'no';
   const lines = [
-    `source:   ${s.source}${s.present ? '' : ' (no token)'}`,
+    // An unavailable keyring may hold one: the message says which it is.
+    `source:   ${s.source}${s.present || !s.keyring.available ? '' : ' (no token)'}`,
     ...(s.present ? [`verified: ${verified}`] : []),
     `keyring:  ${s.keyring.available ? 'available' : `unavailable: ${s.keyring.reason}`}`,
     s.message,

@@ -7,6 +7,15 @@ function openStore(): TokenStore {
   return new TokenStore(tokenStorePath()).load();
 }
 
+/** The change is saved; a full disk may cost its audit line, never the token that is shown only now. */
+function appendAudit(entry: Parameters<AuditLog['append']>[0]): void {
+  try {
+    new AuditLog(auditLogPath()).append(entry);
+  } catch (err) {
+    process.stderr.write(`warning: could not write the audit log: ${(err as Error).message}\n`);
+  }
+}
+
 function warnEnvToken(): void {
   if (process.env.HALOFORGE_API_TOKEN) {
     process.stderr.write('Note: HALOFORGE_API_TOKEN is set; a server started with it uses that token and ignores this store.\n');
@@ -17,7 +26,7 @@ export async function tokenCreate(name: string, o: { scope: Scope; expires?: str
   const store = openStore();
   for (const w of store.warnings) process.stderr.write(`warning: ${w}\n`);
   const { record, token } = await store.create({ name, scope: o.scope, expires: o.expires ?? null, note: o.note });
-  new AuditLog(auditLogPath()).append({ event: 'token.created', token: name, detail: `scope ${record.scope}, from the CLI` });
+  appendAudit({ event: 'token.created', token: name, detail: `scope ${record.scope}, from the CLI` });
   warnEnvToken();
   if (o.json) {
     const { hash: _hash, ...info } = record;
@@ -47,7 +56,7 @@ export async function tokenList(o: { json?: boolean }): Promise<void> {
 
 export async function tokenRevoke(name: string): Promise<void> {
   await openStore().revoke(name);
-  new AuditLog(auditLogPath()).append({ event: 'token.revoked', token: name, detail: 'from the CLI' });
+  appendAudit({ event: 'token.revoked', token: name, detail: 'from the CLI' });
   process.stdout.write(`Revoked ${name}.\n`);
 }
 

@@ -1,5 +1,7 @@
 import { readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
 import { withFileLock } from '../fs/file-lock.js';
+import { storageError } from '../fs/storage-error.js';
+import { dirname } from 'node:path';
 
 export interface RemoteAccessSetting {
   enabled: boolean;
@@ -44,10 +46,14 @@ export class SettingsFile {
   }
 
   async update(change: (current: Settings) => Settings): Promise<Settings> {
-    return withFileLock(this.path, () => {
-      const next = change(this.read());
-      writePrivateFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
-      return next;
-    });
+    try {
+      return await withFileLock(this.path, () => {
+        const next = change(this.read());
+        writePrivateFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
+        return next;
+      });
+    } catch (err) {
+      throw storageError(err, `the settings file ${this.path}`, dirname(this.path));
+    }
   }
 }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensurePrivateDir } from './private-file.js';
+import { processAlive } from './process-alive.js';
 
 /** Older than any real critical section (they take milliseconds). */
 const STALE_AFTER_MS = 10_000;
@@ -38,9 +39,7 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
   let delay = 5;
   for (;;) {
     try {
-      const fd = openSync(lockPath, 'wx', 0o600);
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), nonce, at: Date.now() }));
-      closeSync(fd);
+      createLock(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), nonce, at: Date.now() }));
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -60,6 +59,23 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>, ti
     // Only our own lock: if it was ever taken over, the new owner's stays.
     if (ownerOf(readLock(lockPath))?.nonce === nonce) rmSync(lockPath, { force: true });
   }
+}
+
+/**
+ * Creates the lock with its owner in it. When the owner cannot be written (a
+ * full disk), the empty file is removed again: left behind, it would hold up
+ * every other writer until it counts as stale, and leak a descriptor.
+ */
+function createLock(lockPath: string, owner: string): void {
+  const fd = openSync(lockPath, 'wx', 0o600);
+  try {
+    writeSync(fd, owner);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(lockPath, { force: true });
+    throw err;
+  }
+  closeSync(fd);
 }
 
 function readLock(lockPath: string): string | null {
@@ -114,13 +130,4 @@ function takeOver(lockPath: string, judged: string): void {
     }
   }
   rmSync(aside, { force: true });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, chmodSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, chmodSync, writeSync, readFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { processAlive } from './process-alive.js';
 
 const isWindows = process.platform === 'win32';
 
@@ -42,7 +43,7 @@ export function writePrivateFileAtomic(path: string, data: string): void {
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
-    writeSync(fd, data);
+    writeAll(fd, Buffer.from(data, 'utf8'));
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -57,6 +58,42 @@ export function writePrivateFileAtomic(path: string, data: string): void {
     throw err;
   }
   fsyncDir(dir);
+  removeLeftoverTemps(path);
+}
+
+/**
+ * write(2) may take only part of the data (a disk filling up takes what fits
+ * and refuses the rest on the next call); one writeSync would then leave a
+ * truncated file to be renamed over a good one.
+ */
+function writeAll(fd: number, data: Buffer): void {
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done);
+}
+
+/**
+ * Removes the temp files of `path` that a process killed mid-write left
+ * behind (their writer is gone). They are 0600, but one may hold a secret
+ * that was since replaced or cleared.
+ */
+export function removeLeftoverTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length))?.[1];
+    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch {
+      // Tidying only: the write that called this has succeeded.
+    }
+  }
 }
 
 function fsyncDir(dir: string): void {

@@ -73,8 +73,16 @@ export class Exposure {
    */
   set(wanted: { enabled: boolean; interface: string; port: number | null }, record: (state: RemoteAccess) => Promise<void> | void): Promise<RemoteAccess> {
     return this.serialized(async () => {
+      const before = this.current;
       const state = wanted.enabled ? await this.applyEnable(wanted.interface, wanted.port) : await this.applyDisable();
-      await record(state);
+      try {
+        await record(state);
+      } catch (err) {
+        // Not saved (a full or read-only disk): go back to what was listening,
+        // so the switch never shows a state the next launch would not restore.
+        await (before ? this.applyEnable(before.interface, before.port) : this.applyDisable()).catch(() => undefined);
+        throw err;
+      }
       return state;
     });
   }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { httpError, isHaloError } from '../errors.js';
 import { tellSupervisor } from '../supervisor-channel.js';
 import type { ConnectionInfo, RemoteAccess, RemoteAccessRequest } from '../../../shared/api.js';
 
@@ -57,11 +58,24 @@ export async function connectionRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request): Promise<RemoteAccess> => {
       const { enabled, interface: iface = 'all', port = null } = request.body;
-      return ctx.exposure.set({ enabled, interface: iface, port }, async (state) => {
-        await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
-        ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
-        tellSupervisor({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
-      });
+      try {
+        return await ctx.exposure.set({ enabled, interface: iface, port }, async (state) => {
+          await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
+          try {
+            ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
+          } catch (err) {
+            // The switch is applied and saved; a full disk costs the audit line, not the answer.
+            request.log.error(`Could not write the audit log: ${(err as Error).message}`);
+          }
+          tellSupervisor({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
+        });
+      } catch (err) {
+        // The exposure went back to what it was: say which state holds now.
+        if (isHaloError(err) && err.code.startsWith('storage.')) {
+          throw httpError(err.statusCode, err.code, `Remote access stays ${ctx.exposure.state().enabled ? 'on' : 'off'}: ${err.message[0]!.toLowerCase()}${err.message.slice(1)}`);
+        }
+        throw err;
+      }
     },
   );
 }

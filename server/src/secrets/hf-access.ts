@@ -1,10 +1,12 @@
 // Hugging Face access for the workstation: where its token lives, what the
 // Hub says about it, and which models it opens. Routes and the CLI both work
 // through this service; neither ever receives the token back.
+import { dirname } from 'node:path';
 import type { HfStatus, ModelCheck } from '../../../shared/api.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { httpError } from '../errors.js';
 import { readTextIfExists } from '../fs/private-file.js';
+import { storageProblem } from '../fs/storage-error.js';
 import { buildChildEnv } from './child-env.js';
 import {
   envHfToken,
@@ -135,14 +137,26 @@ class HfAccessService implements HfAccess {
 
     const { where, deferred } = await this.store(token);
     registerSecret(token);
-    this.cache.record(token, verdict);
+    // The token is saved (perhaps in the keyring while the disk is full): what
+    // the disk refuses after that is said, not turned into a failed save.
+    const unsaved: string[] = [];
+    try {
+      this.cache.record(token, verdict);
+    } catch (err) {
+      unsaved.push(`the Hub's answer could not be kept (${storageProblem(err, dirname(this.cache.path))?.problem ?? (err as Error).message}); it is asked again later`);
+    }
     const who = verdict.outcome === 'verified' ? `verified as ${verdict.username} (role ${verdict.role ?? 'unknown'})` : 'not verified';
-    this.audit?.append({
-      event: 'hf.saved',
-      address: origin.address,
-      detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
-    });
-    return this.status();
+    try {
+      this.audit?.append({
+        event: 'hf.saved',
+        address: origin.address,
+        detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
+      });
+    } catch (err) {
+      unsaved.push(`the audit log could not be written (${storageProblem(err, dirname(this.cache.path))?.problem ?? (err as Error).message})`);
+    }
+    const status = await this.status();
+    return unsaved.length === 0 ? status : { ...status, warnings: [...status.warnings, `The token is saved, but ${unsaved.join(', and ')}.`] };
   }
 
   async clear(origin: HfOrigin = {}): Promise<HfStatus> {
@@ -160,6 +174,8 @@ class HfAccessService implements HfAccess {
     try {
       if (this.file.remove()) removed.push('file');
     } catch (err) {
+      const disk = storageProblem(err, dirname(this.file.path));
+      if (disk) throw httpError(disk.statusCode, disk.code, `Could not remove ${this.file.path}: ${disk.problem}. Nothing was changed, the token is still saved there; ${disk.remedy}.`);
       throw httpError(500, 'hf.storage_failed', `Could not remove ${this.file.path}: ${(err as Error).message}`);
     }
     for (const token of [r.sources.keyring, r.sources.file]) if (token) this.cache.forget(token);
@@ -236,8 +252,10 @@ class HfAccessService implements HfAccess {
     try {
       this.file.write(token);
     } catch (err) {
-      const keyring = this.keyring.state().reason ?? 'the keyring is unavailable';
-      throw httpError(500, 'hf.storage_failed', `Could not save the Hugging Face token: ${keyring.replace(/\.$/, '')}, and writing ${this.file.path} failed (${(err as Error).message}).`);
+      const keyring = (this.keyring.state().reason ?? 'the keyring is unavailable').replace(/\.$/, '');
+      const disk = storageProblem(err, dirname(this.file.path));
+      if (disk) throw httpError(disk.statusCode, disk.code, `Could not save the Hugging Face token: ${keyring}, and writing ${this.file.path} failed because ${disk.problem}. Nothing was saved; ${disk.remedy}.`);
+      throw httpError(500, 'hf.storage_failed', `Could not save the Hugging Face token: ${keyring}, and writing ${this.file.path} failed (${(err as Error).message}).`);
     }
     // An older keyring entry would win over this file once the keyring answers again.
     const { deferred } = await this.keyring.remove();

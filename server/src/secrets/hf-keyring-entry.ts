@@ -7,9 +7,11 @@
 // ignored, and the next time the keyring answers the entry is deleted, then
 // the mark.
 import { lstatSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.js';
 import { httpError } from '../errors.js';
 import { writePrivateFileAtomic } from '../fs/private-file.js';
+import { storageProblem } from '../fs/storage-error.js';
 import { HF_KEYRING_ACCOUNT } from './hf-credential.js';
 import { KeyringAbsentError, KeyringUnavailableError, type Keyring, type KeyringState } from './keyring.js';
 
@@ -73,10 +75,12 @@ export class HfKeyringEntry {
       try {
         if (!this.isMarked()) writePrivateFileAtomic(this.markPath, MARK_NOTE);
       } catch (err) {
+        const disk = storageProblem(err, dirname(this.markPath));
+        const why = disk ? `because ${disk.problem}; ${disk.remedy}` : `(${(err as Error).message})`;
         throw httpError(
-          500,
-          'hf.storage_failed',
-          `The keyring did not answer, so the token saved there could not be removed, and writing ${this.markPath} to have it ignored failed (${(err as Error).message}).`,
+          disk?.statusCode ?? 500,
+          disk?.code ?? 'hf.storage_failed',
+          `The keyring did not answer, so the token saved there could not be removed, and writing ${this.markPath} to have it ignored failed ${why}.`,
         );
       }
       return { removed: false, deferred: true };

@@ -42,7 +42,7 @@ export function describeHfStatus(r: HfResolution, verdict: Verification | null, 
     tokenName: verified ? verdict.tokenName : null,
     role: verified ? verdict.role : null,
     canClear: credential?.source === 'keyring' || credential?.source === 'file',
-    keyring: r.keyring,
+    keyring: { available: r.keyring.available, reason: r.keyring.reason },
     checkedAt: verdict?.checkedAt ?? null,
     message: message(r, verdict, paths),
     warnings,
@@ -50,7 +50,11 @@ export function describeHfStatus(r: HfResolution, verdict: Verification | null, 
   };
 }
 
-function message({ credential, sources }: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): string {
+function message({ credential, sources, keyring }: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): string {
+  if (!credential && !keyring.available && !keyring.absent) {
+    // Not "no token": one may be saved there, and nothing was removed.
+    return `The system keyring is not answering, so a Hugging Face token saved there cannot be read right now; nothing was removed, and it is used again once the keyring answers. Start or unlock the keyring, then check again. (${keyring.reason ?? 'No reason given.'})`;
+  }
   if (!credential) {
     return `No Hugging Face token: open models download fine; gated and private ones need a read token.${sources.hfCache ? ' The Hugging Face tools have one saved on this machine: adopt it to use it.' : ''}`;
   }

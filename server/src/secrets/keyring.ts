@@ -15,6 +15,8 @@ export interface KeyringState {
   available: boolean;
   /** Why the keyring is not used, for a person; null when it answered. */
   reason: string | null;
+  /** There is no keyring to ask (turned off, or its library is missing), as opposed to one that did not answer: nothing can be saved in it. */
+  absent?: boolean;
 }
 
 export interface Keyring {
@@ -47,7 +49,7 @@ export function disabledKeyring(reason: string): Keyring {
   const fail = async (): Promise<never> => {
     throw new KeyringDisabledError(reason);
   };
-  return { state: () => ({ available: false, reason }), get: fail, set: fail, delete: fail };
+  return { state: () => ({ available: false, reason, absent: true }), get: fail, set: fail, delete: fail };
 }
 
 export interface GuardOptions {
@@ -104,7 +106,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
         loadError = (err as Error).message;
       }
     }
-    state = { available: false, reason: loadError };
+    state = { available: false, reason: loadError, absent: true };
     throw new KeyringAbsentError(loadError);
   }
 

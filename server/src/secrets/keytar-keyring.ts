@@ -1,5 +1,6 @@
 // The only file that knows keytar. To use another keyring library, replace
 // this file: it has to return a KeyringBackend or throw why it cannot.
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { disabledKeyring, guardedKeyring, type GuardOptions, type Keyring, type KeyringBackend } from './keyring.js';
 
@@ -9,10 +10,24 @@ interface Keytar {
   deletePassword(service: string, account: string): Promise<boolean>;
 }
 
+type Answer = { ok: true; result: unknown } | { ok: false; message: string };
+type Call = { op: 'get'; service: string; account: string } | { op: 'set'; service: string; account: string; value: string } | { op: 'delete'; service: string; account: string };
+
+/** A fresh process that has never seen a keyring call longer than this is killed. */
+const FRESH_PROCESS_LIMIT_MS = 30_000;
+
 /**
  * keytar is a native, optional dependency: it may be missing, or built for
  * another Node ABI (Electron). Loaded on first use so a backend without it
  * starts just the same.
+ *
+ * libsecret, under keytar, keeps its connection to the Secret Service for the
+ * life of the process and learns that the service went away only through a
+ * GLib main loop, which Node never runs. Once gnome-keyring has restarted,
+ * every later call of a long-running server would fail ("The name :1.7 was not
+ * provided by any .service files") until the server restarts. So once a call
+ * that had worked before fails, it and every later call run in a short-lived
+ * process of their own, which connects afresh.
  */
 export function loadKeytar(requireModule: (id: string) => unknown = createRequire(import.meta.url)): KeyringBackend {
   let keytar: Keytar;
@@ -22,11 +37,77 @@ export function loadKeytar(requireModule: (id: string) => unknown = createRequir
     const detail = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' ? 'it is not installed' : (err as Error).message.split('\n')[0];
     throw new Error(`The keyring library (keytar) could not be loaded: ${detail}.`);
   }
+  let answered = false;
+  let stale = false;
+  const inProcess = (c: Call): Promise<unknown> =>
+    c.op === 'get' ? keytar.getPassword(c.service, c.account) : c.op === 'set' ? keytar.setPassword(c.service, c.account, c.value) : keytar.deletePassword(c.service, c.account);
+  async function call(c: Call): Promise<unknown> {
+    if (stale) return inFreshProcess(c);
+    try {
+      const result = await inProcess(c);
+      answered = true;
+      return result;
+    } catch (err) {
+      // Never connected: libsecret kept nothing, so this process can keep asking itself.
+      if (!answered) throw err;
+      stale = true;
+      return inFreshProcess(c);
+    }
+  }
   return {
-    get: (service, account) => keytar.getPassword(service, account),
-    set: (service, account, value) => keytar.setPassword(service, account, value),
-    delete: (service, account) => keytar.deletePassword(service, account),
+    get: async (service, account) => (await call({ op: 'get', service, account })) as string | null,
+    set: async (service, account, value) => void (await call({ op: 'set', service, account, value })),
+    delete: async (service, account) => (await call({ op: 'delete', service, account })) as boolean,
   };
+}
+
+// Runs as `node -e`: the call comes on standard input (never the command line,
+// which `ps` shows), the answer goes back on standard output.
+const FRESH_PROCESS_SCRIPT = `
+const keytar = require(process.argv[1]);
+let input = '';
+process.stdin.setEncoding('utf8').on('data', (d) => (input += d)).on('end', async () => {
+  const c = JSON.parse(input);
+  let answer;
+  try {
+    const result = c.op === 'get' ? await keytar.getPassword(c.service, c.account)
+      : c.op === 'set' ? await keytar.setPassword(c.service, c.account, c.value)
+      : await keytar.deletePassword(c.service, c.account);
+    answer = { ok: true, result: result === undefined ? null : result };
+  } catch (err) {
+    answer = { ok: false, message: String((err && err.message) || err) };
+  }
+  process.stdout.write(JSON.stringify(answer), () => process.exit(0));
+});`;
+
+function inFreshProcess(c: Call): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const keytarPath = createRequire(import.meta.url).resolve('keytar');
+    // Inside Electron, execPath is Electron itself: ELECTRON_RUN_AS_NODE makes it a plain Node.
+    const child = spawn(process.execPath, ['-e', FRESH_PROCESS_SCRIPT, keytarPath], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const limit = setTimeout(() => child.kill('SIGKILL'), FRESH_PROCESS_LIMIT_MS);
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', (err) => {
+      clearTimeout(limit);
+      reject(new Error(`could not start a process to ask the keyring: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      let answer: Answer | null = null;
+      try {
+        answer = JSON.parse(out) as Answer;
+      } catch {
+        /* no answer: said below */
+      }
+      if (answer?.ok) resolve(answer.result);
+      else reject(new Error(answer ? answer.message : `the process asking the keyring ended without an answer (${signal ?? `exit ${code}`})`));
+    });
+    child.stdin.end(JSON.stringify(c));
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { readTextIfExists, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
+import { readTextIfExists, removeLeftoverTemps, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
 
 /**
  * One secret in a file of its own: 0600 from the moment it exists, in a 0700
@@ -21,8 +21,9 @@ export class SecretFile {
     writePrivateFileAtomic(this.path, `${value}\n`);
   }
 
-  /** True when there was a file to remove. */
+  /** True when there was a file to remove. A copy that a write killed midway left in a temp file goes too. */
   remove(): boolean {
+    removeLeftoverTemps(this.path);
     if (readTextIfExists(this.path) === null) return false;
     rmSync(this.path, { force: true });
     return true;
