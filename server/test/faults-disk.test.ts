@@ -64,7 +64,7 @@ async function workstationOnSmallDisk() {
     expect(res.status).toBe(201);
     secrets[`t${i}`] = res.body.token;
   }
-  // These tokens are in use from this address before the disk goes bad (their first use is audited now, not later).
+  // In use before the disk goes bad; t9 is first used after, when its first-use audit line cannot be written.
   for (const name of ['t1', 't2', 't7']) expect((await call(server.port, 'GET', '/health', { token: secrets[name] })).status).toBe(200);
   expect((await api('POST', '/huggingface/token', { token: FAKE_HUB_TOKENS.read, verify: true })).status).toBe(200);
   expect((await api('PUT', '/connection/remote', { enabled: false, interface: 'all', port: 4444 })).status).toBe(200);
@@ -85,10 +85,16 @@ function expectNoLeak(text: string): void {
   expect(text).not.toMatch(/\n\s+at |hf_[A-Za-z0-9]{8}|hfk_[A-Za-z0-9_-]{8}/);
 }
 
-/** What keeps working while the disk refuses writes: health, a stored token, the token list. */
+/**
+ * What keeps working while the disk refuses writes: health, a stored token, a
+ * token's first use and a bad token (both audited: the disk costs the audit
+ * line, not the answer), the token list.
+ */
 async function expectStillServing(w: Awaited<ReturnType<typeof workstationOnSmallDisk>>): Promise<void> {
   expect(w.server.child.exitCode).toBeNull();
   expect((await call(w.server.port, 'GET', '/health', { token: w.secrets.t7 })).status).toBe(200);
+  expect((await call(w.server.port, 'GET', '/health', { token: w.secrets.t9 })).status).toBe(200);
+  expect((await call(w.server.port, 'GET', '/health', { token: `hfk_${'B'.repeat(43)}` })).status).toBe(401);
   const list = await w.api('GET', '/tokens');
   expect(list.status).toBe(200);
   expect(list.body.tokens).toHaveLength(41);

@@ -19,21 +19,45 @@ export class AuditLog {
   private inode = 0n;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(readonly path: string, private readonly maxBytes = MAX_BYTES) {
+  private lastReported = -Infinity;
+
+  /**
+   * `onWriteError` hears of a line the disk refused, at most once a minute, so
+   * a full disk under a stream of failed logins is said, not repeated.
+   */
+  constructor(
+    readonly path: string,
+    private readonly maxBytes = MAX_BYTES,
+    private readonly onWriteError?: (err: Error) => void,
+  ) {
     this.events.setMaxListeners(0);
   }
 
-  append(entry: Omit<AuditEntry, 'time'> & { time?: string }): void {
+  /**
+   * Appends one entry. A disk that refuses the line costs that line, never the
+   * request that caused it: the error is returned (and reported), not thrown.
+   */
+  append(entry: Omit<AuditEntry, 'time'> & { time?: string }): Error | null {
     const line: AuditEntry = { time: entry.time ?? new Date().toISOString(), ...entry } as AuditEntry;
     // Redaction is the last line of defence: no caller should pass a secret, but none can.
     const text = `${redactSecrets(JSON.stringify(line))}\n`;
-    ensurePrivateDir(dirname(this.path));
-    const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, text);
-      if (fstatSync(fd).size > this.maxBytes) renameSync(this.path, `${this.path}.1`);
-    } finally {
-      closeSync(fd);
+      ensurePrivateDir(dirname(this.path));
+      const fd = openSync(this.path, 'a', 0o600);
+      try {
+        writeSync(fd, text);
+        if (fstatSync(fd).size > this.maxBytes) renameSync(this.path, `${this.path}.1`);
+      } finally {
+        closeSync(fd);
+      }
+      return null;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (this.onWriteError && Date.now() - this.lastReported >= 60_000) {
+        this.lastReported = Date.now();
+        this.onWriteError(error);
+      }
+      return error;
     }
   }
 

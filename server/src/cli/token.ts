@@ -9,11 +9,8 @@ function openStore(): TokenStore {
 
 /** The change is saved; a full disk may cost its audit line, never the token that is shown only now. */
 function appendAudit(entry: Parameters<AuditLog['append']>[0]): void {
-  try {
-    new AuditLog(auditLogPath()).append(entry);
-  } catch (err) {
-    process.stderr.write(`warning: could not write the audit log: ${(err as Error).message}\n`);
-  }
+  const failed = new AuditLog(auditLogPath()).append(entry);
+  if (failed) process.stderr.write(`warning: could not write the audit log: ${failed.message}\n`);
 }
 
 function warnEnvToken(): void {

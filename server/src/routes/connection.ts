@@ -61,12 +61,9 @@ export async function connectionRoutes(app: FastifyInstance): Promise<void> {
       try {
         return await ctx.exposure.set({ enabled, interface: iface, port }, async (state) => {
           await ctx.settings.update((s) => ({ ...s, remoteAccess: { enabled, interface: iface, port } }));
-          try {
-            ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
-          } catch (err) {
-            // The switch is applied and saved; a full disk costs the audit line, not the answer.
-            request.log.error(`Could not write the audit log: ${(err as Error).message}`);
-          }
+          // The switch is applied and saved; a full disk costs the audit line, not the answer.
+          const failed = ctx.audit.append({ event: enabled ? 'remote.enabled' : 'remote.disabled', address: request.clientAddress ?? undefined, detail: state.urls.join(' ') || undefined });
+          if (failed) request.log.error(`Could not write the audit log: ${failed.message}`);
           tellSupervisor({ type: 'remote-access', enabled: state.enabled, urls: state.urls });
         });
       } catch (err) {

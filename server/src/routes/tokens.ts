@@ -17,11 +17,8 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
 
   /** The change is made and saved; a full disk may cost its audit line (logged), never the answer. */
   function appendAudit(request: FastifyRequest, entry: Parameters<typeof audit.append>[0]): void {
-    try {
-      audit.append(entry);
-    } catch (err) {
-      request.log.error(`Could not write the audit log: ${(err as Error).message}`);
-    }
+    const failed = audit.append(entry);
+    if (failed) request.log.error(`Could not write the audit log: ${failed.message}`);
   }
 
   app.get('/tokens', { config: { scope: 'admin' }, schema: { response: { 200: Type.Object({ tokens: Type.Array(TokenInfoSchema) }) } } }, async () => ({

@@ -146,15 +146,12 @@ class HfAccessService implements HfAccess {
       unsaved.push(`the Hub's answer could not be kept (${storageProblem(err, dirname(this.cache.path))?.problem ?? (err as Error).message}); it is asked again later`);
     }
     const who = verdict.outcome === 'verified' ? `verified as ${verdict.username} (role ${verdict.role ?? 'unknown'})` : 'not verified';
-    try {
-      this.audit?.append({
-        event: 'hf.saved',
-        address: origin.address,
-        detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
-      });
-    } catch (err) {
-      unsaved.push(`the audit log could not be written (${storageProblem(err, dirname(this.cache.path))?.problem ?? (err as Error).message})`);
-    }
+    const auditFailed = this.audit?.append({
+      event: 'hf.saved',
+      address: origin.address,
+      detail: `Hugging Face token saved in the ${where}, ${who}${request.adoptHfCache ? ', adopted from the Hugging Face tools' : ''}${origin.via === 'cli' ? ', from the CLI' : ''}${deferred ? `; ${DEFERRED_DETAIL}` : ''}`,
+    });
+    if (auditFailed) unsaved.push(`the audit log could not be written (${storageProblem(auditFailed, dirname(this.cache.path))?.problem ?? auditFailed.message})`);
     const status = await this.status();
     return unsaved.length === 0 ? status : { ...status, warnings: [...status.warnings, `The token is saved, but ${unsaved.join(', and ')}.`] };
   }
