@@ -174,8 +174,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     if (isHaloError(err)) return reply.code(err.statusCode).headers(err.headers).send(err.toBody());
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: 'request.invalid', message: err.message });
-    request.log.error(err);
-    return reply.code(500).send({ error: 'internal', message: 'The server hit an unexpected error; details are in its log.' });
+    // A client that hung up mid-answer (a static file cut short) is no fault of the server's, and
+    // must not be a way for anyone to fill the log with error reports.
+    if (request.raw.socket.destroyed) request.log.info(`The connection closed before the answer was sent: ${err.message}`);
+    else request.log.error(err);
+    // The type is set again: the handler may have set another one (a static file's) before it failed.
+    return reply.code(500).type('application/json').send({ error: 'internal', message: 'The server hit an unexpected error; details are in its log.' });
   });
 
   app.addHook('onSend', async (request, reply) => {
