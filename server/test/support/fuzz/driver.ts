@@ -22,6 +22,8 @@ export interface FuzzOptions {
   remoteClient: boolean;
   /** Longest wait for one answer. */
   answerTimeoutMs: number;
+  /** How many violations to describe in full (all are counted). */
+  maxReported: number;
 }
 
 export interface Violation {
@@ -45,8 +47,8 @@ export interface FuzzSummary {
   /** Cases carrying a valid token whose scope is too low for the route: each must be refused. */
   scopeTooLow: number;
   controls: { sent: number; passed: number };
-  /** Hostile cases Node's parser dropped without an answer (closed or reset). */
-  droppedHostile: number;
+  /** Hostile cases whose connection Node's parser closed without an answer, cleanly or by a reset (unread bytes left behind). */
+  dropped: { closed: number; reset: number };
   /** Padded to within 600 bytes under the header limit and still answered by the app. */
   nearLimitAnswered: number;
   overLimitRefused: number;
@@ -56,7 +58,6 @@ export interface FuzzSummary {
   violations: Violation[];
 }
 
-const MAX_REPORTED = Number(process.env.HALOFORGE_FUZZ_REPORT ?? 25);
 const BATCH = [1, 1, 2, 3];
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
@@ -68,12 +69,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const oracle: OracleContext = { tokens: o.tokens, valid, remoteClient: o.remoteClient };
   const s: FuzzSummary = {
     seed: o.seed, cases: o.cases, lanes: o.lanes, elapsedMs: 0, casesPerSecond: 0, outcomes: {}, reached: 0, scopeTooLow: 0, controls: { sent: 0, passed: 0 },
-    droppedHostile: 0, nearLimitAnswered: 0, overLimitRefused: 0, revocation: { proved: [], revoke: 0, afterRevoke: [] }, final: { health: 0, withoutToken: 0 },
+    dropped: { closed: 0, reset: 0 }, nearLimitAnswered: 0, overLimitRefused: 0, revocation: { proved: [], revoke: 0, afterRevoke: [] }, final: { health: 0, withoutToken: 0 },
     violationCount: 0, violations: [],
   };
   const violate = (id: number | string, problem: string, recipe: string, bytes: Buffer) => {
     s.violationCount++;
-    if (s.violations.length < MAX_REPORTED) s.violations.push({ id, problem, recipe, request: maskedDump(bytes, o.tokens) });
+    if (s.violations.length < o.maxReported) s.violations.push({ id, problem, recipe, request: maskedDump(bytes, o.tokens) });
   };
   const open = () => WireConnection.open(o.host, o.port, 10_000);
 
@@ -87,7 +88,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
       s.controls.sent++;
       if (!verdict.problem) s.controls.passed++;
     }
-    if ((out.kind === 'closed' || out.kind === 'reset') && c.hostile) s.droppedHostile++;
+    if ((out.kind === 'closed' || out.kind === 'reset') && c.hostile) s.dropped[out.kind]++;
     if (out.kind === 'response' && c.size === 'over' && (out.status === 431 || out.status === 400)) s.overLimitRefused++;
     if (out.kind === 'response' && c.size === 'under' && out.status !== 431 && /padded/.test(c.recipe)) s.nearLimitAnswered++;
     if (verdict.problem) violate(c.id, verdict.problem, c.recipe, c.bytes);

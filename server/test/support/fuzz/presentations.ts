@@ -316,7 +316,9 @@ export function presentation(rng: Prng, tokens: FuzzTokens): Presentation {
     case 'query': {
       const role = rng.pick(VALID);
       const param = rng.pick(['token', 'access_token', 'api_key', 'apikey', 'bearer', 'authorization', 'key']);
-      return { ...base, query: `${param}=${tokens[role].secret}`, recipe: `?${param}= ${role}` };
+      const secret = tokens[role].secret;
+      const [spelling, value] = rng.pick([['as is', secret], ['as is', secret], ['percent-encoded', `hfk%5F${secret.slice(4)}`], ['in Bearer', `Bearer%20${secret}`]] as const);
+      return { ...base, query: `${param}=${value}`, recipe: `?${param}= ${role} ${spelling}` };
     }
     case 'empty': {
       const header = rng.pick<Header>([['Authorization', ''], ['X-API-Key', ''], ['Authorization', 'Bearer'], ['Authorization', 'Bearer '], ['Authorization', ' '], ['X-API-Key', '\t'], ['Authorization', 'Bearer ""'], ['Authorization', 'Basic']]);
