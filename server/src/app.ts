@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { createServer, type RequestListener } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -133,6 +133,18 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       level: options.logLevel ?? 'info',
       stream: redactingStream(options.logStream ?? process.stdout),
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.body.token'], censor: '[REDACTED]' },
+      serializers: {
+        // Fastify's request summary, without the query string: that is where a client that got it wrong
+        // puts its token (?token=, ?api_key=), and the redaction cannot recognise one spelled
+        // differently (hfk%5F..., upper case). No route reads anything there worth a log line.
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: request.url.split('?')[0],
+          host: request.host,
+          remoteAddress: request.ip,
+          remotePort: request.socket?.remotePort,
+        }),
+      },
     },
     // The gate reads headers only; bodies are small JSON.
     bodyLimit: 64 * 1024,
@@ -174,8 +186,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     if (isHaloError(err)) return reply.code(err.statusCode).headers(err.headers).send(err.toBody());
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: 'request.invalid', message: err.message });
-    request.log.error(err);
-    return reply.code(500).send({ error: 'internal', message: 'The server hit an unexpected error; details are in its log.' });
+    // A client that hung up mid-answer (a static file cut short) is no fault of the server's, and
+    // must not be a way for anyone to fill the log with error reports.
+    if (request.raw.socket.destroyed) request.log.info(`The connection closed before the answer was sent: ${err.message}`);
+    else request.log.error(err);
+    // The type is set again: the handler may have set another one (a static file's) before it failed.
+    return reply.code(500).type('application/json').send({ error: 'internal', message: 'The server hit an unexpected error; details are in its log.' });
   });
 
   app.addHook('onSend', async (request, reply) => {

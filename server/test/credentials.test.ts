@@ -17,6 +17,11 @@ describe('credential extraction', () => {
     ['Basic auth', { authorization: 'Basic dXNlcjpwYXNz' }, { kind: 'malformed', reason: 'only "Authorization: Bearer <token>" is accepted' }],
     ['empty X-API-Key', { 'x-api-key': '' }, { kind: 'malformed', reason: 'the X-API-Key header is empty' }],
     ['huge token', { authorization: `Bearer ${'x'.repeat(20_000)}` }, { kind: 'malformed', reason: 'the token is far longer than any halo-forge token' }],
+    ['a tab after Bearer', { authorization: `Bearer\t${token}` }, { kind: 'token', value: token }],
+    // Header bytes arrive as latin1: 0xA0 is U+00A0, which JavaScript's trim() and \s treat as a space and HTTP does not.
+    ['a no-break space after Bearer', { authorization: `Bearer\xa0${token}` }, { kind: 'malformed', reason: 'only "Authorization: Bearer <token>" is accepted' }],
+    ['a no-break space after the token', { authorization: `Bearer ${token}\xa0` }, { kind: 'token', value: `${token}\xa0` }],
+    ['an X-API-Key wrapped in no-break spaces', { 'x-api-key': `\xa0${token}\xa0` }, { kind: 'token', value: `\xa0${token}\xa0` }],
   ])('%s', (_what, headers, expected) => {
     expect(extractCredential(headers, raw(headers))).toEqual(expected);
   });

@@ -94,7 +94,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
     proxies.push(await startProxy(kind, folder.home, site, link.hostAddress, port));
 
     const otherClient: ProxyEndpoint = { address: link.hostAddress, port, hostname: HOSTNAME, ca: cert.certPem };
-    return { home: h, env, backendPort: b.port, laptop: { ...otherClient, netns: link.name }, otherClient, tokens };
+    return { home: h, env, backendPort: b.port, laptop: { ...otherClient, netns: link.namespace }, otherClient, tokens };
   }
 
   const auditLog = (h: string): AuditEntry[] =>

@@ -7,6 +7,22 @@ export type Credential =
 
 const MAX_CREDENTIAL_LENGTH = 512;
 
+/**
+ * HTTP's whitespace is SP and HTAB. JavaScript's `\s` and `trim()` also take
+ * U+00A0, which is what the byte 0xA0 becomes in a header value: with them,
+ * `Bearer<0xA0>hfk_…` and `hfk_…<0xA0>` passed as the token.
+ */
+function trimOws(text: string): string {
+  // A loop, not /[ \t]+$/: that regex backtracks quadratically over a long run of inner spaces.
+  let start = 0;
+  let end = text.length;
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+const isOws = (code: number) => code === 0x20 || code === 0x09;
+
 /** Whether a credential header was sent twice; one pass over the raw header list. */
 function repeatedCredentialHeader(rawHeaders: readonly string[]): string | null {
   let authorization = 0;
@@ -34,14 +50,14 @@ export function extractCredential(headers: IncomingHttpHeaders, rawHeaders: read
 
   let bearer: string | undefined;
   if (authorization !== undefined) {
-    const header = authorization.trim();
-    const space = header.search(/\s/);
+    const header = trimOws(authorization);
+    const space = header.search(/[ \t]/);
     const scheme = space === -1 ? header : header.slice(0, space);
     if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') return { kind: 'malformed', reason: 'only "Authorization: Bearer <token>" is accepted' };
-    bearer = space === -1 ? '' : header.slice(space + 1).trim();
+    bearer = space === -1 ? '' : trimOws(header.slice(space + 1));
     if (!bearer) return { kind: 'malformed', reason: 'the Authorization header has no token after "Bearer"' };
   }
-  const key = typeof apiKey === 'string' ? apiKey.trim() : undefined;
+  const key = typeof apiKey === 'string' ? trimOws(apiKey) : undefined;
   if (apiKey !== undefined && !key) return { kind: 'malformed', reason: 'the X-API-Key header is empty' };
   if (bearer !== undefined && key !== undefined && bearer !== key) return { kind: 'malformed', reason: 'Authorization and X-API-Key carry different tokens' };
   const value = (bearer ?? key)!;

@@ -63,6 +63,17 @@ export function isApiRequest(request: FastifyRequest): boolean {
 
 const CHALLENGE = 'Bearer realm="halo-forge"';
 
+/**
+ * Node hands over at most 2000 entries of a request's header list (its
+ * default maxHeadersCount: about a thousand header lines) and drops the rest
+ * without a word. A header past that point is invisible to every check here:
+ * a second, conflicting credential, or the X-Forwarded-For that a proxy adds
+ * after the client's own headers (HAProxy's `option forwardfor`), without
+ * which a remote client behind it passes as local. A list that long may have
+ * been cut, so the request is refused rather than judged on part of it.
+ */
+const NODE_HEADER_LIST_CAP = 2000;
+
 /** A browser request made by a page from another origin (Fetch Metadata, else Origin against Host). */
 function isCrossSite(headers: FastifyRequest['headers']): boolean {
   if (headers['sec-fetch-site'] === 'cross-site') return true;
@@ -90,6 +101,9 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
   const noteFirstUse = firstUseTracker(opts.audit);
 
   app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.rawHeaders.length >= NODE_HEADER_LIST_CAP) {
+      return reject(reply, 431, 'request.invalid', 'The request has more header lines than this server reads (about 1000); send fewer.');
+    }
     const { headers } = request;
     request.clientAddress = clientAddress(request.socket.remoteAddress, headers, opts.trustedProxies);
 

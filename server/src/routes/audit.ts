@@ -26,6 +26,8 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    // A HEAD answer has no body, so Node never flushed this head: without an end it hung until the token died.
+    if (request.method === 'HEAD') return void res.end();
     res.write(': halo-forge audit stream\n\n');
     const send = (entry: AuditEntry) => res.write(`event: audit\ndata: ${JSON.stringify(entry)}\n\n`);
     const unsubscribe = audit.subscribe(send);

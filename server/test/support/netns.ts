@@ -4,8 +4,8 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 export interface TestHost {
-  /** The namespace's name, for `ip netns exec` (a client that needs more than request/send). */
-  name: string;
+  /** The namespace's name, for running any program in it: `ip netns exec <namespace> ...`. */
+  namespace: string;
   /** This machine's address on the link, as the namespace sees it. */
   hostAddress: string;
   /** The namespace's own address. */
@@ -87,7 +87,7 @@ export function createTestHost(): TestHost {
       .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.json().catch(() => null) })))
       .catch((e) => console.log(JSON.stringify({ status: 0, body: String(e.cause?.code ?? e.name) })))`;
   return {
-    name: ns,
+    namespace: ns,
     hostAddress,
     nsAddress,
     request: async (url, headers = {}) => {
