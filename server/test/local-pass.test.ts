@@ -45,7 +45,7 @@ describe('the local pass', () => {
     ['cross-site fetch metadata', '127.0.0.1', { ...local, 'sec-fetch-site': 'cross-site' }, false],
     ['same-origin fetch metadata', '127.0.0.1', { ...local, 'sec-fetch-site': 'same-origin' }, true],
   ])('%s → %s', (_what, peer, headers, expected) => {
-    expect(localPass({ peer, headers, trustedProxies: none }).local).toBe(expected);
+    expect(localPass({ peer, headers, trustedProxies: none, httpVersion: '1.1' }).local).toBe(expected);
   });
 
   it.each([
@@ -57,7 +57,20 @@ describe('the local pass', () => {
     ['client-sent X-Forwarded-For past a proxy that writes X-Real-IP', '127.0.0.1', { ...local, 'x-real-ip': '203.0.113.9', 'x-forwarded-for': '127.0.0.1' }, false],
     ['a proxy writing two headers that agree', '127.0.0.1', { ...local, 'x-real-ip': '127.0.0.1', 'x-forwarded-for': '127.0.0.1' }, true],
   ])('with --trust-proxy: %s → %s', (_what, peer, headers, expected) => {
-    expect(localPass({ peer, headers, trustedProxies: proxy }).local).toBe(expected);
+    expect(localPass({ peer, headers, trustedProxies: proxy, httpVersion: '1.1' }).local).toBe(expected);
+  });
+
+  // A same-host proxy that forwards without saying who its client is (nginx's
+  // bare proxy_pass: HTTP/1.0, no forwarding header) must not make everyone local.
+  it.each([
+    ['HTTP/1.1 (browsers, Electron, the CLI)', '1.1', local, none, true],
+    ['HTTP/2', '2.0', local, none, true],
+    ['HTTP/1.0 with no forwarding header', '1.0', local, none, false],
+    ['a Via header with no forwarding header', '1.1', { ...local, via: '1.1 proxy' }, none, false],
+    ['HTTP/1.0 from a trusted proxy that names a local client', '1.0', { ...local, 'x-forwarded-for': '127.0.0.1' }, proxy, true],
+    ['HTTP/1.0 from a trusted proxy that names a remote client', '1.0', { ...local, 'x-forwarded-for': '203.0.113.7' }, proxy, false],
+  ])('%s → %s', (_what, httpVersion, headers, trustedProxies, expected) => {
+    expect(localPass({ peer: '127.0.0.1', headers, trustedProxies, httpVersion }).local).toBe(expected);
   });
 });
 

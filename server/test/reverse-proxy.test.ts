@@ -218,21 +218,39 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
     });
   });
 
-  it.skipIf(proxyUnavailable('nginx') !== null)('nginx with a bare proxy_pass hands every client the local pass: the hole the README configuration closes', async () => {
-    // What many nginx guides show. nginx then sends no forwarding header and
-    // "Host: 127.0.0.1:<port>", so the backend sees exactly what a local user
-    // sends and cannot tell the difference. The README warns about this.
-    const bare = (site: ProxySite) => `server {
+  // What many nginx guides show: nginx then sends no forwarding header and
+  // "Host: 127.0.0.1:<port>", so the request looks like a local user's, except
+  // that nginx speaks HTTP/1.0 to the backend, which no browser, Electron or the
+  // CLI does. The backend refuses the local pass to that.
+  const bare =
+    (extra: string) =>
+    (site: ProxySite) => `server {
     listen ${site.listen.address}:${site.listen.port} ssl;
     server_name ${site.hostname};
     ssl_certificate     ${site.certFile};
     ssl_certificate_key ${site.keyFile};
     location / {
-        proxy_pass http://127.0.0.1:${site.backendPort};
+        proxy_pass http://127.0.0.1:${site.backendPort};${extra}
     }
 }
 `;
-    const s = await stack('nginx', { tokens: ['laptop'], args: [], site: bare });
+
+  it.skipIf(proxyUnavailable('nginx') !== null)('nginx with a bare proxy_pass (HTTP/1.0, no forwarding header) does not hand its clients the local pass', async () => {
+    const s = await stack('nginx', { tokens: ['laptop'], args: [], site: bare('') });
+    const [session, tokens, withToken] = await requestThroughProxy(s.laptop, [
+      { path: '/api/public/auth/session' },
+      { path: '/api/public/tokens' },
+      { path: '/api/public/tokens', headers: { authorization: `Bearer ${s.tokens.laptop}` } },
+    ]);
+    expect(session).toMatchObject({ status: 200, body: { local: false, authRequired: true } });
+    expect(tokens).toMatchObject({ status: 401, body: { error: 'auth.required' } });
+    expect(withToken).toMatchObject({ status: 200 });
+  });
+
+  it.skipIf(proxyUnavailable('nginx') !== null)('nginx forwarding over HTTP/1.1 with no forwarding header still looks local: the hole only X-Forwarded-For closes', async () => {
+    // Indistinguishable from a local user at the HTTP level; the README's
+    // configuration always sends X-Forwarded-For, and says why.
+    const s = await stack('nginx', { tokens: ['laptop'], args: [], site: bare('\n        proxy_http_version 1.1;') });
     const [session, tokens] = await requestThroughProxy(s.laptop, [{ path: '/api/public/auth/session' }, { path: '/api/public/tokens' }]);
     expect(session).toMatchObject({ status: 200, body: { local: true, authRequired: false } });
     expect(tokens).toMatchObject({ status: 200, body: { tokens: [{ name: 'laptop', scope: 'admin' }] } });

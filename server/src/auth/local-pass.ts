@@ -145,6 +145,8 @@ export interface LocalPassInput {
   peer: string | undefined;
   headers: IncomingHttpHeaders;
   trustedProxies: TrustedProxies;
+  /** As Node reports it: '1.0', '1.1' or '2.0'. */
+  httpVersion: string;
 }
 
 export type LocalPass = { local: true } | { local: false; reason: string };
@@ -155,7 +157,7 @@ export type LocalPass = { local: true } | { local: false; reason: string };
  * an unknown peer passing as local, and a web page driving the loopback API
  * through DNS rebinding or a cross-site request.
  */
-export function localPass({ peer, headers, trustedProxies }: LocalPassInput): LocalPass {
+export function localPass({ peer, headers, trustedProxies, httpVersion }: LocalPassInput): LocalPass {
   const direct = normalizeAddress(peer);
   if (!direct) return { local: false, reason: 'unknown client address' };
   if (hasForwardingHeaders(headers)) {
@@ -163,6 +165,11 @@ export function localPass({ peer, headers, trustedProxies }: LocalPassInput): Lo
     if (!isLoopbackAddress(clientAddress(peer, headers, trustedProxies))) return { local: false, reason: 'forwarded client is not on this machine' };
   } else if (!isLoopbackAddress(direct)) {
     return { local: false, reason: 'client is not on this machine' };
+  } else if (httpVersion === '1.0' || headers.via !== undefined) {
+    // A same-host proxy that does not say who its client is. nginx's bare
+    // `proxy_pass` is the common case: it speaks HTTP/1.0 and sends no
+    // forwarding header. Browsers, Electron and the CLI speak HTTP/1.1 or later.
+    return { local: false, reason: 'proxied (HTTP/1.0 or Via) without saying who the client is' };
   }
   if (!isLoopbackHostname(hostnameOf(header(headers, 'host')))) return { local: false, reason: 'Host is not a loopback name' };
   const origin = header(headers, 'origin');

@@ -150,7 +150,7 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       // No auth still must not mean that any web page the user visits can drive the API.
       if (isCrossSite(headers)) return reject(reply, 403, 'auth.forbidden', 'Cross-site requests are refused.');
       request.caller = { kind: 'open' };
-    } else if (opts.mode === 'auto' && localPass({ peer: request.socket.remoteAddress, headers, trustedProxies: opts.trustedProxies }).local) {
+    } else if (opts.mode === 'auto' && localPass({ peer: request.socket.remoteAddress, headers, trustedProxies: opts.trustedProxies, httpVersion: request.raw.httpVersion }).local) {
       request.caller = { kind: 'local' };
     } else if (config.public) {
       request.caller = { kind: 'anonymous' };

@@ -27,7 +27,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     },
     async (request): Promise<AuthSession> => {
       const { caller } = request;
-      const local = localPass({ peer: request.socket.remoteAddress, headers: request.headers, trustedProxies: app.halo.trustedProxies }).local;
+      const local = localPass({ peer: request.socket.remoteAddress, headers: request.headers, trustedProxies: app.halo.trustedProxies, httpVersion: request.raw.httpVersion }).local;
       const mode = app.halo.mode;
       return {
         local,
