@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { createServer, type RequestListener } from 'node:http';
+import type { RequestListener } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,6 +14,7 @@ import { SettingsFile } from './config/settings.js';
 import type { ServerContext } from './context.js';
 import { isHaloError } from './errors.js';
 import { Exposure } from './net/exposure.js';
+import { createHttpServer } from './net/http-server.js';
 import { auditLogPath, configPath, tokenStorePath } from './paths.js';
 import { authGate, isApiRequest } from './plugins/auth-gate.js';
 import { auditRoutes } from './routes/audit.js';
@@ -151,12 +152,13 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     routerOptions: { maxParamLength: 200 },
     serverFactory: (h) => {
       handler = h;
-      return createServer(h);
+      return createHttpServer(h);
     },
     // Req ids are not secrets, but the default counter is enough and cheap.
   } satisfies FastifyServerOptions);
 
-  const audit = new AuditLog(auditLogPath(env));
+  // The gate's audit lines (failed logins, first use) cost their line on a refusing disk, never the answer.
+  const audit = new AuditLog(auditLogPath(env), undefined, (err) => app.log.error(`Could not write the audit log: ${err.message}`));
   const throttle = new FailureThrottle();
   const ctx: ServerContext = {
     mode,

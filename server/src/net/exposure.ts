@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
+import { createHttpServer } from './http-server.js';
 import type { Socket } from 'node:net';
 import type { RemoteAccess } from '../../../shared/api.js';
 import { isLoopbackAddress } from '../auth/local-pass.js';
@@ -146,7 +147,7 @@ export class Exposure {
   private listen(address: string, port: number): Promise<Server> {
     return new Promise((resolve, reject) => {
       const handler = this.opts.handler();
-      const server = createServer((req, res) => handler(req, res));
+      const server = createHttpServer((req, res) => handler(req, res));
       server.on('connection', (socket) => this.remoteSockets.add(socket));
       server.once('error', reject);
       server.listen({ host: address, port, exclusive: true }, () => {
