@@ -52,14 +52,19 @@ function tempHome() {
 const taskset = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 if (taskset) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
 
+/** The real backend on a free loopback port; its own output is shown only if it fails. */
 function startBackend(args, env) {
   return new Promise((resolve, reject) => {
     const argv = [cli, 'serve', '--port', '0', '--log-level', 'warn', ...args];
-    const child = taskset
-      ? spawn('taskset', ['-c', '1', process.execPath, ...argv], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-      : fork(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const stdio = ['ignore', 'ignore', 'pipe', 'ipc'];
+    const child = taskset ? spawn('taskset', ['-c', '1', process.execPath, ...argv], { env, stdio }) : fork(argv[0], argv.slice(1), { env, stdio });
+    let output = '';
+    child.stderr.on('data', (d) => (output = (output + d).slice(-4000)));
     child.on('message', (m) => (m.type === 'ready' ? resolve({ child, port: m.port }) : m.type === 'fatal' && reject(new Error(m.message))));
-    child.once('exit', (code) => reject(new Error(`backend exited with ${code}`)));
+    child.once('exit', (code) => {
+      if (code) process.stderr.write(output);
+      reject(new Error(`backend exited with ${code}`));
+    });
   });
 }
 
