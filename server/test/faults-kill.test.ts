@@ -142,11 +142,12 @@ describe('SIGKILL while API tokens are created, revoked and used', () => {
     for (let round = 0; ; round++) {
       const server = await serve(['--auth', 'on'], env);
       await checkClaims(server.port, round);
-      if (round >= ROUNDS && (stats.serverKilledMidWrite + stats.cliKilledMidWrite > 0 || round === MAX_ROUNDS)) {
+      if (round >= ROUNDS && ((stats.serverKilledMidWrite + stats.cliKilledMidWrite > 0 && stats.cliKilled > 0) || round === MAX_ROUNDS)) {
         // One more write lets the last writer sweep what killed ones left behind.
         expect((await call(server.port, 'POST', '/tokens', { token: admin, body: { name: 'final' } })).status).toBe(201);
-        expect(leftovers(storePath), 'temp files of killed writers and stale locks are gone after a clean write').toEqual([]);
+        // Stopped first: a running server's own last_used flush (every 25 ms here) holds the lock for a moment.
         await server.stop();
+        expect(leftovers(storePath), 'temp files of killed writers and stale locks are gone after a clean write').toEqual([]);
         break;
       }
       stats.rounds++;
@@ -218,8 +219,8 @@ describe('SIGKILL while API tokens are created, revoked and used', () => {
         stats.cliRevoked++;
       };
       const cliJobs = [
-        ...Array.from({ length: 3 }, () => cliCreate(rand.between(0, killAt), rand.chance(0.4) ? rand.between(80, 700) : null)),
-        ...Array.from({ length: 2 }, () => cliRevoke(rand.between(0, killAt), rand.chance(0.4) ? rand.between(80, 700) : null)),
+        ...Array.from({ length: 3 }, () => cliCreate(rand.between(0, killAt), rand.chance(0.4) ? rand.between(10, 700) : null)),
+        ...Array.from({ length: 2 }, () => cliRevoke(rand.between(0, killAt), rand.chance(0.4) ? rand.between(10, 700) : null)),
       ];
       const apiJobs = [apiCreator(), apiCreator(), apiRevoker(), user(), user()];
 
@@ -275,7 +276,7 @@ describe('SIGKILL while the Hugging Face token and config.json are written', () 
       const status = await call(server.port, 'GET', '/huggingface/status');
       expect(status.status).toBe(200);
       if (confirmedSecret !== null) expect(status.body).toMatchObject({ present: true, source: 'file' });
-      if (round >= ROUNDS && (stats.serverKilledMidWrite + stats.cliKilledMidWrite > 0 || round === MAX_ROUNDS)) {
+      if (round >= ROUNDS && ((stats.serverKilledMidWrite + stats.cliKilledMidWrite > 0 && stats.cliKilled > 0) || round === MAX_ROUNDS)) {
         expect((await call(server.port, 'DELETE', '/huggingface/token')).status).toBe(200);
         expect(readdirSync(join(home, 'secrets')), 'logout leaves no copy of the token behind, not even a killed writer’s temp file').toEqual([]);
         await server.stop();
@@ -321,7 +322,7 @@ describe('SIGKILL while the Hugging Face token and config.json are written', () 
         confirmedSecret = 'cli';
         stats.hfCliSaved++;
       };
-      const jobs = [hfSaver(), hfSaver(), configSaver(), configSaver(), ...Array.from({ length: 3 }, () => cliLogin(rand.between(0, killAt), rand.chance(0.5) ? rand.between(80, 700) : null))];
+      const jobs = [hfSaver(), hfSaver(), configSaver(), configSaver(), ...Array.from({ length: 3 }, () => cliLogin(rand.between(0, killAt), rand.chance(0.5) ? rand.between(10, 700) : null))];
 
       await sleep(killAt);
       await killHard(server.child);
