@@ -157,7 +157,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     // Req ids are not secrets, but the default counter is enough and cheap.
   } satisfies FastifyServerOptions);
 
-  // The gate's audit lines (failed logins, first use) cost their line on a refusing disk, never the answer.
+  // On a refusing disk every audit line (the gate's, the routes') costs only itself: reported here, never thrown.
   const audit = new AuditLog(auditLogPath(env), undefined, (err) => app.log.error(`Could not write the audit log: ${err.message}`));
   const throttle = new FailureThrottle();
   const ctx: ServerContext = {

@@ -27,17 +27,10 @@ export interface BackendProcess {
   stop(): Promise<number | null>;
 }
 
-/**
- * Starts the real backend (the built CLI) as a child process and waits for
- * its `ready` message over IPC. Needs `npm run build:node` first.
- */
-export async function startBackend(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<BackendProcess> {
-  const child = fork(CLI, ['serve', '--port', '0', '--log-level', 'info', ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const ready = await new Promise<Extract<BackendMessage, { type: 'ready' }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`backend did not become ready:\n${out}`)), timeoutMs);
+/** Resolves with the backend's `ready` message; rejects on `fatal`, an early exit or the timeout, with `output()` in the message. */
+export function waitForReady(child: ChildProcess, output: () => string, timeoutMs: number): Promise<Extract<BackendMessage, { type: 'ready' }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`backend did not become ready:\n${output()}`)), timeoutMs);
     child.on('message', (m: BackendMessage) => {
       if (m.type === 'ready') {
         clearTimeout(timer);
@@ -50,9 +43,21 @@ export async function startBackend(args: string[], env: NodeJS.ProcessEnv, timeo
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`backend exited with ${code}:\n${out}`));
+      reject(new Error(`backend exited with ${code}:\n${output()}`));
     });
   });
+}
+
+/**
+ * Starts the real backend (the built CLI) as a child process and waits for
+ * its `ready` message over IPC. Needs `npm run build:node` first.
+ */
+export async function startBackend(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<BackendProcess> {
+  const child = fork(CLI, ['serve', '--port', '0', '--log-level', 'info', ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const ready = await waitForReady(child, () => out, timeoutMs);
   return {
     child,
     port: ready.port,

@@ -5,8 +5,7 @@ import { request, Agent, type IncomingMessage } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { AuditEntry } from '../../../shared/api.js';
-import type { BackendMessage } from '../../../shared/ipc.js';
-import { CLI, runCli } from './backend-process.js';
+import { CLI, runCli, waitForReady } from './backend-process.js';
 
 const PROBE_MODULE = pathToFileURL(fileURLToPath(new URL('./memory-probe.mjs', import.meta.url))).href;
 const PROBE = 'halo-test:probe';
@@ -83,22 +82,7 @@ export async function startProbedBackend(args: string[], env: NodeJS.ProcessEnv,
   child.stdout!.setEncoding('utf8').on('data', (d: string) => log.feed(d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => log.feed(d));
 
-  const ready = await new Promise<Extract<BackendMessage, { type: 'ready' }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`backend did not become ready:\n${log.tail()}`)), timeoutMs);
-    child.on('message', (m: BackendMessage) => {
-      if (m.type === 'ready') {
-        clearTimeout(timer);
-        resolve(m);
-      } else if (m.type === 'fatal') {
-        clearTimeout(timer);
-        reject(new Error(`backend failed: ${m.message}`));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`backend exited with ${code}:\n${log.tail()}`));
-    });
-  });
+  const ready = await waitForReady(child, () => log.tail(), timeoutMs);
 
   let nextId = 0;
   const probe = (): Promise<ProbeReading> =>
