@@ -1,6 +1,9 @@
 import { defineConfig } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 
+// No test may ever reach huggingface.co: a backend that is not given a test Hub finds a port that refuses.
+process.env.HF_ENDPOINT ??= 'http://127.0.0.1:9';
+
 export const SCREENSHOT_DIR = fileURLToPath(new URL('./e2e/artifacts/screenshots', import.meta.url));
 
 // Printed once, by the runner (workers load this file too, with TEST_WORKER_INDEX set).

@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// No test may ever reach huggingface.co: every test process starts with HF_ENDPOINT on a port that
+// refuses (9, discard), so a test that forgets to point it at its own test Hub fails instead of going out.
+const offlineHub = { HF_ENDPOINT: 'http://127.0.0.1:9' };
+
 // One runner, three rooms: each project runs in the environment its code runs in.
 export default defineConfig({
   test: {
@@ -9,6 +13,7 @@ export default defineConfig({
           name: 'server',
           include: ['server/test/**/*.test.ts'],
           environment: 'node',
+          env: offlineHub,
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -18,6 +23,7 @@ export default defineConfig({
           name: 'electron',
           include: ['electron/test/**/*.test.ts'],
           environment: 'node',
+          env: offlineHub,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -27,6 +33,7 @@ export default defineConfig({
           name: 'renderer',
           include: ['renderer/test/**/*.test.{ts,tsx}'],
           environment: 'happy-dom',
+          env: offlineHub,
         },
       },
     ],

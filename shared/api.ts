@@ -1,6 +1,7 @@
 // The HTTP contract between the backend (server/), the dashboard (renderer/)
 // and the desktop shell (electron/). It imports nothing, so any of them may
 // import it without reaching into another's room.
+import type { ModelErrorCode } from './models.js';
 
 /** The localStorage key the spec names, so automation can pre-seed it. */
 export const API_TOKEN_STORAGE_KEY = 'halo-forge:api-token';
@@ -41,7 +42,8 @@ export type ErrorCode =
   | 'storage.denied'
   /** The disk failed the write: nothing was saved (HTTP 503). */
   | 'storage.failed'
-  | 'internal';
+  | 'internal'
+  | ModelErrorCode;
 
 export interface ApiError {
   error: ErrorCode;
