@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddress, hostAllowed, isLoopbackAddress, localPass, parseTrustedProxies } from '../src/auth/local-pass.js';
+import { clientAddress, hostAllowed, isCrossSiteFetch, isLoopbackAddress, localPass, parseHost, parseTrustedProxies } from '../src/auth/local-pass.js';
+import { forwardedForChain, parseForwarded } from '../src/auth/forwarded.js';
 
 const none = parseTrustedProxies(undefined);
 const proxy = parseTrustedProxies('127.0.0.1,10.0.0.0/8');
@@ -97,9 +98,118 @@ describe('Host allowlist for loopback listeners', () => {
     ['127.0.0.1.evil.example', [], false],
     ['workstation.lan:8000', ['workstation.lan'], true],
     ['workstation.lan:9000', ['workstation.lan:8000'], false],
+    ['workstation.lan:8000', ['workstation.lan:*'], true],
     [undefined, [], false],
+    // Read as a whole, not up to the first ":" or "]".
+    ['127.0.0.1:8000@evil.com', [], false],
+    ['localhost:abc', [], false],
+    ['127.0.0.1:1,evil.com', [], false],
+    ['[::1]evil', [], false],
+    ['localhost:', [], false],
+    ['localhost:99999', [], false],
+    ['workstation.lan:8000@evil.com', ['workstation.lan'], false],
   ])('%s with %j → %s', (host, allowed, ok) => {
     expect(hostAllowed(host, allowed)).toBe(ok);
+  });
+});
+
+describe('Host values', () => {
+  it.each([
+    ['127.0.0.1:8000', { hostname: '127.0.0.1', port: 8000 }],
+    ['LOCALHOST', { hostname: 'localhost', port: null }],
+    ['[::1]:8000', { hostname: '[::1]', port: 8000 }],
+    ['[::ffff:127.0.0.1]', { hostname: '[::ffff:127.0.0.1]', port: null }],
+    ['workstation.lan.', { hostname: 'workstation.lan.', port: null }],
+    ['127.0.0.1:8000@evil.com', null],
+    ['localhost:abc', null],
+    ['127.0.0.1:1,evil.com', null],
+    ['localhost, evil.example', null],
+    ['[::1]evil', null],
+    ['[::1]:80:80', null],
+    ['[evil]', null],
+    ['[::1', null],
+    ['localhost:', null],
+    ['localhost:65536', null],
+    ['a..b', null],
+    ['', null],
+    ['l\u043ecalhost', null],
+  ])('%j → %j', (host, parsed) => {
+    expect(parseHost(host)).toEqual(parsed);
+  });
+
+  it.each(['127.0.0.1:8000@evil.com', 'localhost:abc', '127.0.0.1:1,evil.com', '[::1]evil'])('%s is no loopback name for the local pass', (host) => {
+    expect(localPass({ peer: '127.0.0.1', headers: { host }, trustedProxies: none, httpVersion: '1.1' })).toEqual({ local: false, reason: 'Host is not a loopback name' });
+  });
+});
+
+describe('Sec-Fetch-Site', () => {
+  it.each([
+    ['cross-site', true],
+    ['Cross-Site', true],
+    ['CROSS-SITE', true],
+    ['same-origin, cross-site', true],
+    ['cross-site,same-origin', true],
+    ['same-origin', false],
+    ['same-site', false],
+    ['none', false],
+    ['', false],
+  ])('%j → cross-site %s, in the local pass and in the gate alike', (value, cross) => {
+    expect(isCrossSiteFetch({ 'sec-fetch-site': value })).toBe(cross);
+    expect(localPass({ peer: '127.0.0.1', headers: { host: 'localhost', 'sec-fetch-site': value }, trustedProxies: none, httpVersion: '1.1' }).local).toBe(!cross);
+  });
+});
+
+describe('Forwarded (RFC 7239)', () => {
+  it.each([
+    ['for=192.0.2.60;proto=http;by=203.0.113.43', ['192.0.2.60']],
+    ['For="[2001:db8:cafe::17]:4711"', ['2001:db8:cafe::17']],
+    ['for="192.0.2.43:4711"', ['192.0.2.43']],
+    ['for=192.0.2.43, for=198.51.100.17', ['192.0.2.43', '198.51.100.17']],
+    ['for=192.0.2.43,for=198.51.100.17', ['192.0.2.43', '198.51.100.17']],
+    ['for=192.0.2.43 ; proto=https , for=10.0.0.5', ['192.0.2.43', '10.0.0.5']],
+    // The attack: "for=" inside another parameter's quoted string is not a parameter.
+    ['x="a;for=127.0.0.1";for=10.0.0.5', ['10.0.0.5']],
+    ['x="a,for=127.0.0.1", for=10.0.0.5', ['', '10.0.0.5']],
+    ['x="a\\";for=127.0.0.1";for=10.0.0.5', ['10.0.0.5']],
+    ['x="\\"", for=10.0.0.5', ['', '10.0.0.5']],
+    ['for=unknown', ['']],
+    ['for=_hidden, for=_SEVKISEK', ['', '']],
+    ['for="_gazonk"', ['']],
+    ['for="[::1]:_port"', ['::1']],
+    ['proto=https', ['']],
+    ['for=localhost', ['']],
+    ['for="[127.0.0.1]"', ['']],
+    ['for="::1"', ['']],
+    ['for=10.0.0.300', ['']],
+    // Grammar errors: the whole header is unreadable.
+    ['for="127.0.0.1', null],
+    ['for=127.0.0.1;for=10.0.0.1', null],
+    ['for =127.0.0.1', null],
+    ['for=', null],
+    ['for=[::1]', null],
+    ['for=127.0.0.1:80', null],
+    ['for=a b', null],
+    ['for="a"b', null],
+  ])('%s → %j', (value, chain) => {
+    expect(forwardedForChain(value)).toEqual(chain);
+  });
+
+  it('keeps every parameter, unquoted', () => {
+    expect(parseForwarded('for="_a\\\\b";Proto=https;by=unknown')).toEqual([new Map([['for', '_a\\b'], ['proto', 'https'], ['by', 'unknown']])]);
+  });
+
+  it.each([
+    ['a for= hidden in another parameter', 'x="a;for=127.0.0.1";for=10.0.0.5', null, '10.0.0.5'],
+    ['a local client named by the proxy', 'for=127.0.0.1;proto=http', 'local', '127.0.0.1'],
+    ['the element the proxy added, not the client’s', 'for=127.0.0.1, for=203.0.113.7', null, '203.0.113.7'],
+    ['walking left past trusted proxies', 'for=203.0.113.7, for="10.0.0.9:1234"', null, '203.0.113.7'],
+    ['an obfuscated client is unknown', 'for=_hidden', null, null],
+    ['an unknown client is unknown', 'for=127.0.0.1, for=unknown', null, null],
+    ['an unreadable header is unknown', 'for="127.0.0.1', null, null],
+  ])('with --trust-proxy: %s', (_what, forwarded, local, client) => {
+    const headers = { host: 'localhost', forwarded };
+    expect(clientAddress('127.0.0.1', headers, proxy)).toBe(client);
+    expect(localPass({ peer: '127.0.0.1', headers, trustedProxies: proxy, httpVersion: '1.1' }).local).toBe(local === 'local');
   });
 });
 

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
+import { forwardedForChain } from './forwarded.js';
 
 // Pure decisions about who is asking. No I/O, so the tests can table them.
 
@@ -19,16 +20,35 @@ export function isLoopbackAddress(address: string | undefined | null): boolean {
   return isIP(a) === 4 ? a.startsWith('127.') : a === '::1';
 }
 
-/** The hostname part of a Host header or URL authority, lower-cased, without the port. */
+export interface HostValue {
+  /** Lower-cased; an IPv6 literal keeps its brackets. */
+  hostname: string;
+  port: number | null;
+}
+
+// A DNS name or IPv4 address (labels of letters, digits, "-" and "_"; a final
+// dot allowed), or a bracketed IPv6 literal, then an optional numeric port.
+const HOST_VALUE = /^(?:([a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?)|(\[[0-9a-f:.]+\]))(?::(\d{1,5}))?$/;
+
+/**
+ * Reads a Host header (or URL authority) as a whole: a name, an optional
+ * port, nothing else. Reading only up to the first ":" would take
+ * `127.0.0.1:8000@evil.com`, `localhost:abc` or `127.0.0.1:1,evil.com` for a
+ * loopback name, and `[::1]evil` too when stopping at the "]".
+ */
+export function parseHost(host: string | undefined): HostValue | null {
+  if (host === undefined) return null;
+  const match = HOST_VALUE.exec(host.trim().toLowerCase());
+  if (!match) return null;
+  const [, name, literal, port] = match;
+  if (literal !== undefined && isIP(literal.slice(1, -1)) !== 6) return null;
+  if (port !== undefined && Number(port) > 65535) return null;
+  return { hostname: (name ?? literal)!, port: port === undefined ? null : Number(port) };
+}
+
+/** The hostname part of a Host header or URL authority, lower-cased, without the port; null when it does not parse. */
 export function hostnameOf(host: string | undefined): string | null {
-  if (!host) return null;
-  const h = host.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    return end === -1 ? null : h.slice(0, end + 1);
-  }
-  const colon = h.indexOf(':');
-  return colon === -1 ? h : h.slice(0, colon);
+  return parseHost(host)?.hostname ?? null;
 }
 
 export function isLoopbackHostname(hostname: string | null): boolean {
@@ -39,10 +59,11 @@ export function isLoopbackHostname(hostname: string | null): boolean {
 
 /** Host names a loopback listener answers; anything else is DNS rebinding until said otherwise. */
 export function hostAllowed(host: string | undefined, allowedHosts: readonly string[]): boolean {
-  const hostname = hostnameOf(host);
+  const parsed = parseHost(host);
+  if (!parsed) return false;
+  const { hostname } = parsed;
   if (isLoopbackHostname(hostname)) return true;
-  if (!hostname || !host) return false;
-  const full = host.trim().toLowerCase();
+  const full = parsed.port === null ? hostname : `${hostname}:${parsed.port}`;
   return allowedHosts.some((entry) => {
     const e = entry.trim().toLowerCase();
     return e === '*' || e === full || e === hostname || (e.endsWith(':*') && e.slice(0, -2) === hostname);
@@ -90,6 +111,16 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * Fetch Metadata says a page from another site sent this. Compared without
+ * regard to case, and a header sent twice (Node joins the copies with ", ")
+ * or holding a list counts as cross-site when any of its values is.
+ */
+export function isCrossSiteFetch(headers: IncomingHttpHeaders): boolean {
+  const value = header(headers, 'sec-fetch-site');
+  return value !== undefined && value.split(',').some((v) => v.trim().toLowerCase() === 'cross-site');
+}
+
 export function hasForwardingHeaders(headers: IncomingHttpHeaders): boolean {
   return headers.forwarded !== undefined || headers['x-forwarded-for'] !== undefined || headers['x-real-ip'] !== undefined;
 }
@@ -98,14 +129,8 @@ export function hasForwardingHeaders(headers: IncomingHttpHeaders): boolean {
 function forwardedChains(headers: IncomingHttpHeaders): string[][] {
   const chains: string[][] = [];
   const forwarded = header(headers, 'forwarded');
-  if (forwarded !== undefined) {
-    chains.push(
-      forwarded.split(',').map((element) => {
-        const match = /(?:^|;)\s*for=("?)([^";]+)\1/i.exec(element.trim());
-        return match ? match[2]!.replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1') : '';
-      }),
-    );
-  }
+  // A value that breaks RFC 7239 is one hop nobody can read: the client is unknown.
+  if (forwarded !== undefined) chains.push(forwardedForChain(forwarded) ?? ['']);
   const xff = header(headers, 'x-forwarded-for');
   if (xff !== undefined) chains.push(xff.split(',').map((s) => s.trim()));
   const real = header(headers, 'x-real-ip');
@@ -174,6 +199,6 @@ export function localPass({ peer, headers, trustedProxies, httpVersion }: LocalP
   if (!isLoopbackHostname(hostnameOf(header(headers, 'host')))) return { local: false, reason: 'Host is not a loopback name' };
   const origin = header(headers, 'origin');
   if (origin !== undefined && !isLoopbackOrigin(origin)) return { local: false, reason: 'cross-origin request' };
-  if (header(headers, 'sec-fetch-site') === 'cross-site') return { local: false, reason: 'cross-site request' };
+  if (isCrossSiteFetch(headers)) return { local: false, reason: 'cross-site request' };
   return { local: true };
 }

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_PREFIX, type AuthMode, type ErrorCode, type Scope } from '../../../shared/api.js';
 import { extractCredential } from '../auth/credentials.js';
-import { clientAddress, hostAllowed, localPass, type TrustedProxies } from '../auth/local-pass.js';
+import { clientAddress, hostAllowed, isCrossSiteFetch, localPass, parseHost, type TrustedProxies } from '../auth/local-pass.js';
 import type { TokenAuthority } from '../auth/env-token.js';
 import type { Verification } from '../auth/token-store.js';
 import type { FailureThrottle } from '../auth/throttle.js';
@@ -76,14 +76,20 @@ const NODE_HEADER_LIST_CAP = 2000;
 
 /** A browser request made by a page from another origin (Fetch Metadata, else Origin against Host). */
 function isCrossSite(headers: FastifyRequest['headers']): boolean {
-  if (headers['sec-fetch-site'] === 'cross-site') return true;
+  if (isCrossSiteFetch(headers)) return true;
   const origin = headers.origin;
   if (origin === undefined) return false;
   try {
-    return new URL(origin).host !== headers.host;
+    return new URL(origin).host !== headers.host?.toLowerCase();
   } catch {
     return true;
   }
+}
+
+function countHeaderLines(rawHeaders: string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) n++;
+  return n;
 }
 
 function reject(reply: FastifyReply, status: number, error: ErrorCode, message: string, headers: Record<string, string> = {}) {
@@ -102,9 +108,15 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.raw.rawHeaders.length >= NODE_HEADER_LIST_CAP) {
-      return reject(reply, 431, 'request.invalid', 'The request has more header lines than this server reads (about 1000); send fewer.');
+      // The rest of the list was never read: this connection is done, and the client is told so.
+      return reject(reply, 431, 'request.invalid', 'The request has more header lines than this server reads (about 1000); send fewer.', { connection: 'close' });
     }
     const { headers } = request;
+    // Node keeps the first of two Host lines and drops the other; which one a
+    // proxy in front used is anyone's guess, so neither is believed.
+    if (headers.host !== undefined && (parseHost(headers.host) === null || countHeaderLines(request.raw.rawHeaders, 'host') > 1)) {
+      return reject(reply, 400, 'request.invalid', 'The Host header must be one host name or address with an optional port, and nothing else.');
+    }
     request.clientAddress = clientAddress(request.socket.remoteAddress, headers, opts.trustedProxies);
 
     // DNS rebinding: a page on evil.example that resolves to 127.0.0.1 reaches
