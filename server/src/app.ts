@@ -14,7 +14,7 @@ import { SettingsFile } from './config/settings.js';
 import type { ServerContext } from './context.js';
 import { isHaloError } from './errors.js';
 import { Exposure } from './net/exposure.js';
-import { createHttpServer } from './net/http-server.js';
+import { answerClientError, createHttpServer } from './net/http-server.js';
 import { auditLogPath, configPath, tokenStorePath } from './paths.js';
 import { authGate, isApiRequest } from './plugins/auth-gate.js';
 import { auditRoutes } from './routes/audit.js';
@@ -150,6 +150,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     // The gate reads headers only; bodies are small JSON.
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 200 },
+    clientErrorHandler: answerClientError,
     serverFactory: (h) => {
       handler = h;
       return createHttpServer(h);
