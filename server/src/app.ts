@@ -26,6 +26,7 @@ import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
 import { projectRoot } from './version.js';
+import { AJV_OPTIONS, validationMessage, type SchemaError } from './request-validation.js';
 
 export interface AppOptions {
   env?: NodeJS.ProcessEnv;
@@ -151,6 +152,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 200 },
     clientErrorHandler: answerClientError,
+    ajv: { customOptions: AJV_OPTIONS },
+    // A field name is the client's text, and a client may paste a token where a name goes.
+    schemaErrorFormatter: (errors, part) => new Error(redactSecrets(validationMessage(errors as SchemaError[], part))),
     serverFactory: (h) => {
       handler = h;
       return createHttpServer(h);

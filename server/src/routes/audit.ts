@@ -14,10 +14,14 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     for (const end of openStreams) end();
   });
 
-  app.get<{ Querystring: { limit?: number } }>(
+  app.get<{ Querystring: { limit?: string } }>(
     '/audit',
-    { config: { scope: 'admin' }, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } },
-    async (request) => ({ entries: audit.recent(request.query.limit ?? 100) }),
+    {
+      config: { scope: 'admin' },
+      // Query values are text and nothing coerces them: the pattern is the range.
+      schema: { querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$', description: 'a whole number from 1 to 1000' })) }) },
+    },
+    async (request) => ({ entries: audit.recent(request.query.limit === undefined ? 100 : Number(request.query.limit)) }),
   );
 
   // Server-sent events, read by the dashboard with fetch + Authorization
