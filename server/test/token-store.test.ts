@@ -154,3 +154,24 @@ describe('token store', () => {
     expect(big.verify('hfk_' + 'z'.repeat(43))).toEqual({ status: 'invalid' });
   });
 });
+
+describe('a token created by another process', () => {
+  it('verifies in a store that has not polled since, on the first try', async () => {
+    const server = new TokenStore(path).load();
+    const cli = new TokenStore(path).load();
+    for (let i = 0; i < 5; i++) {
+      const { token } = await cli.create({ name: `ci-${i}` });
+      expect(server.verify(token)).toMatchObject({ status: 'ok', record: { name: `ci-${i}` } });
+    }
+  });
+
+  it('is still unknown once revoked there, after the next reload', async () => {
+    const server = new TokenStore(path).load();
+    const cli = new TokenStore(path).load();
+    const { token } = await cli.create({ name: 'ci' });
+    expect(server.verify(token).status).toBe('ok');
+    await cli.revoke('ci');
+    server.reloadIfChanged();
+    expect(server.verify(token)).toEqual({ status: 'invalid' });
+  });
+});

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { SCOPES, type Scope, type TokenInfo } from '../../../shared/api.js';
 import { withFileLock } from '../fs/file-lock.js';
 import { ensurePrivateDir, readTextIfExists, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
@@ -64,6 +64,7 @@ export class TokenStore {
   private pendingUse = new Map<string, { hash: string; at: number }>();
   private fileStamp = '';
   private timers: NodeJS.Timeout[] = [];
+  private watchers: FSWatcher[] = [];
   private flushing: Promise<void> | null = null;
   private changeListeners = new Set<() => void>();
   readonly warnings: string[] = [];
@@ -96,15 +97,22 @@ export class TokenStore {
     return this.records.length;
   }
 
-  /** The hot path: one SHA-256 and one map lookup, whatever the number of tokens. */
+  /**
+   * The hot path: one SHA-256 and one map lookup, whatever the number of tokens.
+   * A miss costs one stat more: a token that `halo-forge token create` made a
+   * moment ago is in the file before the CLI exits, and must work on the very
+   * next request, not after the next poll. The file is read only when its
+   * stamp changed, so a flood of unknown tokens never reads it.
+   */
   verify(secret: string, now = Date.now()): Verification {
-    const record = this.byHash.get(hashApiToken(secret));
+    const hash = hashApiToken(secret);
+    let record = this.byHash.get(hash);
+    if (!record && this.reloadIfChanged()) record = this.byHash.get(hash);
     if (!record) return { status: 'invalid' };
     if (record.expires && Date.parse(record.expires) <= now) return { status: 'expired', record };
     return { status: 'ok', record };
   }
 
-  /** On the request path: a map write, no formatting, no I/O. */
   /** The token with this stored hash as it is now, unless revoked or expired; no hashing. */
   current(hash: string, now = Date.now()): TokenRecord | null {
     const record = this.byHash.get(hash);
@@ -117,6 +125,7 @@ export class TokenStore {
     return () => this.changeListeners.delete(listener);
   }
 
+  /** On the request path: a map write, no formatting, no I/O. */
   recordUse(record: TokenRecord, at = Date.now()): void {
     const pending = this.pendingUse.get(record.name);
     if (pending && pending.hash === record.hash) pending.at = at;
@@ -202,15 +211,32 @@ export class TokenStore {
     }
   }
 
-  /** For a running server: see CLI changes within a second, flush last-used every few seconds. */
+  /**
+   * For a running server: see other processes' changes (a revoke above all)
+   * as soon as the directory says the file was replaced, and by the next poll
+   * at the latest, where watching is not possible; flush last-used every few seconds.
+   */
   watch(env: NodeJS.ProcessEnv = process.env): void {
     this.timers.push(setInterval(() => this.reloadIfChanged(), RELOAD_POLL_MS).unref());
+    try {
+      const file = basename(this.path);
+      // The store is replaced by a rename into its directory, so the directory is what to watch.
+      const watcher = fsWatch(dirname(this.path), { persistent: false }, (_event, name) => {
+        if (name === null || name === file) this.reloadIfChanged();
+      });
+      watcher.on('error', () => watcher.close());
+      this.watchers.push(watcher);
+    } catch {
+      // No inotify (or a full watch table): the poll alone keeps revokes within its interval.
+    }
     this.timers.push(setInterval(() => void this.flushLastUsed().catch((err: Error) => this.onReloadError(err.message)), flushInterval(env)).unref());
   }
 
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
     await this.flushLastUsed();
   }
 
