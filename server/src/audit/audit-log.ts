@@ -2,16 +2,39 @@ import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeSy
 import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { AuditEntry } from '../../../shared/api.js';
-import { ensurePrivateDir, readTextIfExists } from '../fs/private-file.js';
+import { ensurePrivateDir, readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
 import { redactSecrets } from '../secrets/redact.js';
 
 const MAX_BYTES = 1024 * 1024;
 const TAIL_POLL_MS = 300;
 
 /**
+ * Failures anyone can cause without a token. They share one budget across all
+ * addresses: about 20k IPv6 /64s, each worth a line a minute, used to push
+ * every `token.created` and `remote.enabled` out of the log and its rotation.
+ */
+const UNAUTHENTICATED: ReadonlySet<string> = new Set(['auth.failed', 'auth.throttled']);
+
+export interface AuditBudget {
+  /** Unauthenticated lines written per window, across all addresses; the rest become one summary line. */
+  unauthenticatedPerWindow: number;
+  windowMs: number;
+  now: () => number;
+}
+
+const DEFAULT_BUDGET: AuditBudget = { unauthenticatedPerWindow: 100, windowMs: 60_000, now: Date.now };
+/** Distinct addresses counted for a summary; past this the summary says "at least". */
+const MAX_COUNTED_ADDRESSES = 100_000;
+
+/**
  * JSON lines under HALOFORGE_HOME, appended by the server and the CLI alike,
  * capped at ~1 MiB with one rotated generation. A running server tails the
  * file, so CLI events show up in the dashboard's live activity too.
+ *
+ * Unauthenticated noise cannot roll the trail off: failed attempts are capped
+ * per minute across all addresses (the rest are counted in one summary line),
+ * and when a generation is dropped, the events of authenticated callers in it
+ * move to `audit.log.kept`, which has a budget of its own (half the cap).
  */
 export class AuditLog {
   private readonly events = new EventEmitter();
@@ -20,6 +43,9 @@ export class AuditLog {
   private timer: NodeJS.Timeout | null = null;
 
   private lastReported = -Infinity;
+  private readonly budget: AuditBudget;
+  private window = { start: -Infinity, written: 0, suppressed: 0, addresses: new Set<string>() };
+  private summaryTimer: NodeJS.Timeout | null = null;
 
   /**
    * `onWriteError` hears of a line the disk refused, at most once a minute, so
@@ -29,8 +55,14 @@ export class AuditLog {
     readonly path: string,
     private readonly maxBytes = MAX_BYTES,
     private readonly onWriteError?: (err: Error) => void,
+    budget: Partial<AuditBudget> = {},
   ) {
     this.events.setMaxListeners(0);
+    this.budget = { ...DEFAULT_BUDGET, ...budget };
+  }
+
+  get keptPath(): string {
+    return `${this.path}.kept`;
   }
 
   /**
@@ -38,7 +70,46 @@ export class AuditLog {
    * request that caused it: the error is returned (and reported), not thrown.
    */
   append(entry: Omit<AuditEntry, 'time'> & { time?: string }): Error | null {
-    const line: AuditEntry = { time: entry.time ?? new Date().toISOString(), ...entry } as AuditEntry;
+    if (UNAUTHENTICATED.has(entry.event) && !this.withinBudget(entry.address)) return null;
+    return this.write(entry);
+  }
+
+  /** Counts an unauthenticated line against this window's budget; false when it goes into the summary instead. */
+  private withinBudget(address: string | undefined): boolean {
+    const now = this.budget.now();
+    if (now - this.window.start >= this.budget.windowMs) {
+      this.writeSummary();
+      this.window = { start: now, written: 0, suppressed: 0, addresses: new Set() };
+    }
+    if (this.window.written < this.budget.unauthenticatedPerWindow) {
+      this.window.written++;
+      return true;
+    }
+    this.window.suppressed++;
+    if (this.window.addresses.size < MAX_COUNTED_ADDRESSES) this.window.addresses.add(address ?? 'unknown');
+    // The summary is written when the window ends, even if nothing else fails after it.
+    this.summaryTimer ??= setTimeout(() => {
+      this.summaryTimer = null;
+      this.writeSummary();
+    }, Math.max(0, this.window.start + this.budget.windowMs - now)).unref();
+    return false;
+  }
+
+  private writeSummary(): void {
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    this.summaryTimer = null;
+    const { suppressed, addresses } = this.window;
+    if (suppressed === 0) return;
+    this.window.suppressed = 0;
+    this.window.addresses = new Set();
+    const from = `${addresses.size >= MAX_COUNTED_ADDRESSES ? 'at least ' : ''}${addresses.size} address${addresses.size === 1 ? '' : 'es'}`;
+    const minutes = Math.round(this.budget.windowMs / 60_000);
+    const period = minutes <= 1 ? 'the last minute' : `the last ${minutes} minutes`;
+    this.write({ event: 'auth.failed', detail: `${suppressed} more failed attempt${suppressed === 1 ? '' : 's'} from ${from} in ${period}` });
+  }
+
+  private write(entry: Omit<AuditEntry, 'time'> & { time?: string }): Error | null {
+    const line: AuditEntry = { time: entry.time ?? new Date(this.budget.now()).toISOString(), ...entry } as AuditEntry;
     // Redaction is the last line of defence: no caller should pass a secret, but none can.
     const text = `${redactSecrets(JSON.stringify(line))}\n`;
     try {
@@ -46,24 +117,58 @@ export class AuditLog {
       const fd = openSync(this.path, 'a', 0o600);
       try {
         writeSync(fd, text);
-        if (fstatSync(fd).size > this.maxBytes) renameSync(this.path, `${this.path}.1`);
+        if (fstatSync(fd).size > this.maxBytes) {
+          this.keepAuthenticated();
+          renameSync(this.path, `${this.path}.1`);
+        }
       } finally {
         closeSync(fd);
       }
       return null;
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (this.onWriteError && Date.now() - this.lastReported >= 60_000) {
-        this.lastReported = Date.now();
-        this.onWriteError(error);
-      }
-      return error;
+      return this.report(err);
+    }
+  }
+
+  private report(err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.onWriteError && Date.now() - this.lastReported >= 60_000) {
+      this.lastReported = Date.now();
+      this.onWriteError(error);
+    }
+    return error;
+  }
+
+  /**
+   * Before the rotated generation is dropped, its lines from authenticated
+   * callers move to the kept file, oldest going first once that file is over
+   * half the cap. Everything there is older than the rotated file, so reading
+   * kept, rotated, current in that order stays in time order.
+   */
+  private keepAuthenticated(): void {
+    try {
+      const dropped = readTextIfExists(`${this.path}.1`);
+      if (!dropped) return;
+      const keep = dropped.split('\n').filter((line) => {
+        const entry = parseLine(line);
+        return entry !== null && !UNAUTHENTICATED.has(entry.event);
+      });
+      if (keep.length === 0) return;
+      const lines = [...(readTextIfExists(this.keptPath) ?? '').split('\n').filter(Boolean), ...keep];
+      let bytes = lines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0);
+      let first = 0;
+      while (bytes > this.maxBytes / 2 && first < lines.length) bytes -= Buffer.byteLength(lines[first++]!) + 1;
+      writePrivateFileAtomic(this.keptPath, lines.slice(first).map((line) => `${line}\n`).join(''));
+    } catch (err) {
+      // The rotation goes ahead regardless: a log that never rotates would fill the disk.
+      this.report(err);
     }
   }
 
   /** The newest `limit` entries, newest first. */
   recent(limit = 100): AuditEntry[] {
-    const lines = [readTextIfExists(`${this.path}.1`) ?? '', readTextIfExists(this.path) ?? ''].join('').split('\n');
+    const files = [this.keptPath, `${this.path}.1`, this.path];
+    const lines = files.map((file) => readTextIfExists(file) ?? '').join('').split('\n');
     const out: AuditEntry[] = [];
     for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
       const entry = parseLine(lines[i]!);
@@ -83,6 +188,7 @@ export class AuditLog {
   }
 
   close(): void {
+    this.writeSummary();
     this.stopTail();
     this.events.removeAllListeners();
   }
