@@ -26,7 +26,7 @@ import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
 import { projectRoot } from './version.js';
-import { AJV_OPTIONS, validationMessage, type SchemaError } from './request-validation.js';
+import { AJV_OPTIONS, openBodyProblem, validationMessage, type SchemaError } from './request-validation.js';
 
 export interface AppOptions {
   env?: NodeJS.ProcessEnv;
@@ -207,6 +207,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
+  });
+
+  // Must come before any route: a body schema that lets unknown fields through is a mistake to fix, not to run.
+  app.addHook('onRoute', (route) => {
+    const problem = openBodyProblem(route.schema?.body);
+    if (problem) throw new Error(`${String(route.method)} ${route.url}: the ${problem}.`);
   });
 
   await app.register(authGate, {

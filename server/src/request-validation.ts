@@ -24,6 +24,27 @@ export interface SchemaError {
  */
 export const AJV_OPTIONS = { removeAdditional: false, coerceTypes: false, allErrors: false, verbose: true } as const;
 
+/**
+ * Refuses, when a route is declared, a body schema that lets unknown fields
+ * through: with `removeAdditional` off they would reach the handler instead
+ * of being refused by name. Checks nested objects too.
+ */
+export function openBodyProblem(schema: unknown, path = 'body'): string | null {
+  if (!schema || typeof schema !== 'object') return null;
+  const s = schema as { type?: unknown; properties?: Record<string, unknown>; additionalProperties?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; items?: unknown };
+  if (s.type === 'object' && s.additionalProperties !== false) return `${path} must say additionalProperties: false`;
+  for (const [name, child] of Object.entries(s.properties ?? {})) {
+    const problem = openBodyProblem(child, `${path}.${name}`);
+    if (problem) return problem;
+  }
+  // Not allOf: each part of an intersection must allow the others' fields.
+  for (const child of [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.items ? [s.items] : [])]) {
+    const problem = openBodyProblem(child, path);
+    if (problem) return problem;
+  }
+  return null;
+}
+
 const ARTICLE: Record<string, string> = {
   boolean: 'a boolean',
   string: 'a string',

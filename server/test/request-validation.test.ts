@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Type } from '@sinclair/typebox';
 import { buildTestApp, type TestApp } from './support/app.js';
+import { openBodyProblem } from '../src/request-validation.js';
 
 // Fastify's default Ajv dropped unknown fields and coerced wrong types without
 // a word: `{"name":"ci","scop":"read"}` made an admin token. Every body is now
@@ -91,5 +93,18 @@ describe('query strings', () => {
     for (const name of ['a', 'b', 'c']) await app.inject({ method: 'POST', url: '/api/public/tokens', payload: { name }, ...LOCAL });
     const res = await app.inject({ url: '/api/public/audit?limit=2', ...LOCAL });
     expect(res.json().entries.map((e: { token: string }) => e.token)).toEqual(['c', 'b']);
+  });
+});
+
+describe('body schemas, checked when a route is declared', () => {
+  it.each([
+    ['a closed object', Type.Object({ a: Type.String() }, { additionalProperties: false }), null],
+    ['no body schema', undefined, null],
+    ['an open object', Type.Object({ a: Type.String() }), 'body must say additionalProperties: false'],
+    ['an open nested object', Type.Object({ a: Type.Object({ b: Type.String() }) }, { additionalProperties: false }), 'body.a must say additionalProperties: false'],
+    ['an open object in a list', Type.Object({ a: Type.Array(Type.Object({})) }, { additionalProperties: false }), 'body.a must say additionalProperties: false'],
+    ['an open branch of a union', Type.Union([Type.Object({}, { additionalProperties: false }), Type.Object({})]), 'body must say additionalProperties: false'],
+  ])('%s → %j', (_what, schema, problem) => {
+    expect(openBodyProblem(schema)).toBe(problem);
   });
 });
