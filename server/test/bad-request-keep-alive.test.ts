@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { answerClientError } from '../src/net/http-server.js';
 import { buildTestApp, type TestApp } from './support/app.js';
 
 // Node's http agent keeps connections alive by default (Node 19+). An answer
@@ -65,7 +67,7 @@ describe('after a bad request, the next request on a keep-alive agent', () => {
     }
   });
 
-  it('is never written into when the parser gives up: the answer says Connection: close', async () => {
+  it('gets a parser 431 that says Connection: close, in JSON', async () => {
     const port = await listen();
     const agent = new Agent({ keepAlive: true });
     try {
@@ -75,5 +77,45 @@ describe('after a bad request, the next request on a keep-alive agent', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('what the server answers when the parser gives up', () => {
+  it.each([
+    ['HPE_HEADER_OVERFLOW', 431],
+    ['ERR_HTTP_REQUEST_TIMEOUT', 408],
+    ['HPE_INVALID_METHOD', 400],
+    ['HPE_INVALID_HEADER_TOKEN', 400],
+  ])('%s → %s with Connection: close, then the socket is closed', (code, status) => {
+    let written = '';
+    let destroyed = false;
+    const socket = { destroyed: false, writable: true, write: (s: string) => (written += s), destroy: () => (destroyed = true) } as unknown as Socket;
+    answerClientError(Object.assign(new Error('bad'), { code }), socket);
+    expect(written).toMatch(new RegExp(`^HTTP/1\\.1 ${status} [A-Za-z ]+\r\nConnection: close\r\n`));
+    const body = written.slice(written.indexOf('\r\n\r\n') + 4);
+    expect(written).toContain(`\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`);
+    expect(JSON.parse(body)).toEqual({ error: 'request.invalid', message: expect.any(String) });
+    expect(destroyed).toBe(true);
+  });
+
+  it('writes nothing into a response already under way (an event stream), and closes it', () => {
+    let written = '';
+    let destroyed = false;
+    const socket = { destroyed: false, writable: true, _httpMessage: { headersSent: true }, write: (s: string) => (written += s), destroy: () => (destroyed = true) } as unknown as Socket;
+    answerClientError(Object.assign(new Error('bad'), { code: 'HPE_INVALID_METHOD' }), socket);
+    expect(written).toBe('');
+    expect(destroyed).toBe(true);
+  });
+
+  it('answers a request line that is not HTTP with 400 and Connection: close, over a real socket', async () => {
+    const port = await listen();
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.write('NOT HTTP AT ALL\r\n\r\n');
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\n/);
+    expect(answer).toContain('{"error":"request.invalid","message":"The request is not valid HTTP/1.1."}');
   });
 });

@@ -182,7 +182,8 @@ function addressHeaders(rng: Prng, d: Draft, target: Target): void {
   if (rng.chance(0.25)) {
     const host = rng.pick([
       'localhost', 'localhost:1', '127.0.0.1', '[::1]', '[::1]:80', 'evil.example', 'evil.example:80', '127.0.0.1.nip.io', '127.0.0.1@evil.example', '', 'LOCALHOST', 'localhost.',
-      'evil.localhost', '127.1', '0x7f.0.0.1', '2130706433', '[::ffff:127.0.0.1]', 'localhost, evil.example', `${target.host}\xa0`, utf8('l\u043ecalhost'), '\xff\xfe', 'a'.repeat(rng.range(100, 2000)),
+      'evil.localhost', '127.1', '0x7f.0.0.1', '2130706433', '[::ffff:127.0.0.1]', 'localhost, evil.example',
+      '127.0.0.1:8000@evil.example', 'localhost:abc', '127.0.0.1:1,evil.example', '[::1]evil', 'localhost:99999', `${target.host}\xa0`, utf8('l\u043ecalhost'), '\xff\xfe', 'a'.repeat(rng.range(100, 2000)),
     ]);
     if (rng.chance(0.2)) {
       d.headers.push(['Host', host]);
@@ -197,12 +198,12 @@ function addressHeaders(rng: Prng, d: Draft, target: Target): void {
     }
   }
   if (rng.chance(0.15)) add('Origin', rng.pick(['null', 'http://evil.example', `http://${target.host}`, 'http://localhost', 'http://127.0.0.1:1', 'file://', 'http://[::1]', '%', '\xff', 'http://evil.example@127.0.0.1', 'chrome-extension://x']));
-  if (rng.chance(0.1)) add('Sec-Fetch-Site', rng.pick(['same-origin', 'cross-site', 'none', 'same-site', '']));
+  if (rng.chance(0.1)) add('Sec-Fetch-Site', rng.pick(['same-origin', 'cross-site', 'none', 'same-site', '', 'Cross-Site', 'same-origin, cross-site']));
   const addrs = () => rng.pick(['127.0.0.1', '::1', '[::1]', '127.0.0.2', '10.0.0.1', '203.0.113.9', 'unknown', '_hidden', 'localhost', '::ffff:127.0.0.1', '0', '', '1.2.3', '\xff', '127.0.0.1:80', '[::1]:443', 'fe80::1%eth0']);
   if (rng.chance(0.15)) add('X-Forwarded-For', Array.from({ length: rng.pick([1, 1, 2, 3, 50]) }, addrs).join(rng.pick([', ', ',', ' , '])));
   if (rng.chance(0.12)) add('Forwarded', Array.from({ length: rng.pick([1, 1, 2, 20]) }, () => `for=${rng.chance(0.3) ? `"${addrs()}"` : addrs()}${rng.chance(0.3) ? ';proto=http;by=127.0.0.1' : ''}`).join(', '));
   if (rng.chance(0.06)) add('X-Real-IP', addrs());
-  if (rng.chance(0.03)) add('Forwarded', rng.pick(['for=', 'for=127.0.0.1;for=10.0.0.1', ';;;', 'for="127.0.0.1', `for=${'1'.repeat(500)}`, 'FOR=127.0.0.1', 'for =127.0.0.1']));
+  if (rng.chance(0.03)) add('Forwarded', rng.pick(['for=', 'for=127.0.0.1;for=10.0.0.1', ';;;', 'for="127.0.0.1', `for=${'1'.repeat(500)}`, 'FOR=127.0.0.1', 'for =127.0.0.1', 'x="a;for=127.0.0.1";for=10.0.0.5', 'x="a,for=127.0.0.1", for=127.0.0.1', 'for=_hidden', 'for="[::1]:80"']));
 }
 
 /** Random headers and byte-level oddities outside the credential headers. */
