@@ -80,6 +80,23 @@ function redactingStream(target: NodeJS.WritableStream): Writable {
 }
 
 /**
+ * The 400 for a body, parameter or query value that fails its schema. A field
+ * name is the client's text, and a client may paste a token where a name
+ * goes, so the sentence is redacted. Fastify keeps the Ajv errors on the
+ * error it throws; the value each one carries (`verbose`) is removed, so no
+ * later log of that error can hold what the client sent.
+ */
+function validationError(errors: SchemaError[], part: string): Error {
+  const error = new Error(redactSecrets(validationMessage(errors, part)));
+  for (const e of errors as (SchemaError & { data?: unknown; schema?: unknown })[]) {
+    delete e.data;
+    delete e.schema;
+    delete e.parentSchema;
+  }
+  return error;
+}
+
+/**
  * Builds the backend. Throws StartupError (with the file and the problem)
  * when the token store or settings cannot be trusted; never overwrites them.
  */
@@ -153,8 +170,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     routerOptions: { maxParamLength: 200 },
     clientErrorHandler: answerClientError,
     ajv: { customOptions: AJV_OPTIONS },
-    // A field name is the client's text, and a client may paste a token where a name goes.
-    schemaErrorFormatter: (errors, part) => new Error(redactSecrets(validationMessage(errors as SchemaError[], part))),
+    schemaErrorFormatter: (errors, part) => validationError(errors as SchemaError[], part),
     serverFactory: (h) => {
       handler = h;
       return createHttpServer(h);
