@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getLlama, LlamaCompletion, type Llama } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyGguf, TINY_WORD, writeTinyGguf } from './support/tiny-gguf.js';
+
+// The tiny model is what every serving test runs; this proves it is a real model to llama.cpp, and that it
+// says exactly what the other tests expect.
+
+let dir: string;
+let llama: Llama;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'halo-tiny-'));
+  llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+});
+
+afterAll(async () => {
+  await llama?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the tiny GGUF', () => {
+  it('is a few hundred KB and the same bytes every time', () => {
+    const a = tinyGguf();
+    expect(a.length).toBeGreaterThan(100_000);
+    expect(a.length).toBeLessThan(600_000);
+    expect(tinyGguf().equals(a)).toBe(true);
+    expect(a.subarray(0, 4).toString('latin1')).toBe('GGUF');
+    expect(a.readUInt32LE(4)).toBe(3);
+  });
+
+  it('loads in node-llama-cpp in well under a second and answers " hello hello …"', async () => {
+    const path = writeTinyGguf(join(dir, 'tiny.gguf'));
+    expect(statSync(path).size).toBeLessThan(600_000);
+    const started = performance.now();
+    const model = await llama.loadModel({ modelPath: path });
+    const loadMs = performance.now() - started;
+    try {
+      expect(model.trainContextSize).toBe(512);
+      const context = await model.createContext({ contextSize: 256 });
+      const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
+      const text = await completion.generateCompletion('The weather is', { maxTokens: 6 });
+      // llama.cpp drops the SentencePiece space of the first piece it detokenizes.
+      expect(text).toBe(Array(6).fill(TINY_WORD).join(' '));
+      await context.dispose();
+    } finally {
+      await model.dispose();
+    }
+    console.log(`tiny model load: ${loadMs.toFixed(0)} ms`);
+    expect(loadMs).toBeLessThan(1_000);
+  });
+});
