@@ -2,10 +2,12 @@ import { defineConfig } from 'rolldown';
 
 // Bundles the backend (Fastify and the rest of its production dependencies) into
 // dist/backend/. keytar stays external: it is a native module, loaded if present.
+// The second entry is the embedded model runtime, a child process of the backend;
+// node-llama-cpp stays external too (native, with its prebuilt binaries beside it).
 export default defineConfig({
-  input: { 'halo-forge': 'server/src/cli/run.ts' },
+  input: { 'halo-forge': 'server/src/cli/run.ts', 'serving-runtime': 'server/src/serving/embedded/runtime-main.ts' },
   platform: 'node',
-  external: ['keytar', /^node:/],
+  external: ['keytar', 'node-llama-cpp', /^node:/],
   tsconfig: 'tsconfig.json',
   output: {
     dir: 'dist/backend',
