@@ -17,7 +17,8 @@ import { runtimeLogPath, runtimeRunDir } from './runtime-paths.js';
  */
 
 export type RuntimeState =
-  | { phase: 'starting'; attempt: number; port: number }
+  /** `port` null: still choosing one. */
+  | { phase: 'starting'; attempt: number; port: number | null }
   | { phase: 'ready'; port: number; pid: number; url: string; since: number }
   /** `restartInMs` null: given up (a start that cannot succeed, or too many crashes in a row). */
   | { phase: 'crashed'; reason: string; hint: string | null; exitCode: number | null; signal: string | null; logTail: string; restartInMs: number | null }
@@ -150,6 +151,8 @@ export class RuntimeSupervisor {
 
   private async launch(): Promise<void> {
     const seq = ++this.seq;
+    const attempt = this.crashes.nextAttempt;
+    this.setState({ phase: 'starting', attempt, port: null });
     let port: number;
     try {
       port = await (this.opts.pickPort ?? freeLoopbackPort)();
@@ -158,7 +161,6 @@ export class RuntimeSupervisor {
       return;
     }
     if (this.stopping || seq !== this.seq) return;
-    const attempt = this.crashes.nextAttempt;
     this.setState({ phase: 'starting', attempt, port });
 
     const key = randomBytes(32).toString('base64url');
