@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { bundledEntry } from './bundled-entry.js';
 import { RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV } from './embedded/protocol.js';
 import type { RuntimeAdapter, RuntimeAvailability, RuntimeCommand, RuntimeHealth, RuntimeLaunch } from './runtime-adapter.js';
 
@@ -21,19 +21,6 @@ export interface EmbeddedOptions {
   gpu?: 'auto' | false;
 }
 
-/**
- * The child entry, found the way server/bin/halo-forge.js finds the bundle:
- * relative to this module, whether it runs from source (server/src/serving/),
- * from the bundle (dist/backend/) or from one of the bundle's chunks.
- */
-export function embeddedRuntimeEntry(): string | null {
-  for (const relative of ['./serving-runtime.mjs', '../serving-runtime.mjs', '../../../dist/backend/serving-runtime.mjs']) {
-    const candidate = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(candidate)) return candidate;
-  }
-  return null;
-}
-
 export class EmbeddedRuntime implements RuntimeAdapter {
   readonly name = 'embedded' as const;
   readonly stopSignal = 'SIGTERM' as const;
@@ -41,21 +28,21 @@ export class EmbeddedRuntime implements RuntimeAdapter {
   constructor(private readonly opts: EmbeddedOptions = {}) {}
 
   async availability(): Promise<RuntimeAvailability> {
-    const entry = this.opts.entry ?? embeddedRuntimeEntry();
+    const entry = this.opts.entry ?? bundledEntry('serving-runtime');
     if (!entry || !existsSync(entry)) {
       return { installed: false, message: 'The embedded runtime is not built.', install: 'Run "npm run build" in the Halo Forge folder.' };
     }
     try {
       // Resolved, not loaded: loading llama.cpp is the child's job, never the backend's.
-      const pkg = createRequire(import.meta.url).resolve('node-llama-cpp/package.json');
-      return { installed: true, detail: `node-llama-cpp (${pkg})` };
+      const main = createRequire(import.meta.url).resolve('node-llama-cpp');
+      return { installed: true, detail: `node-llama-cpp at ${main}` };
     } catch {
       return { installed: false, message: 'node-llama-cpp is not installed.', install: 'Run "npm install" in the Halo Forge folder (it installs node-llama-cpp 3.21.1 from npm).' };
     }
   }
 
   command(launch: RuntimeLaunch): RuntimeCommand {
-    const entry = this.opts.entry ?? embeddedRuntimeEntry();
+    const entry = this.opts.entry ?? bundledEntry('serving-runtime');
     if (!entry) throw new Error('The embedded runtime is not built: run "npm run build".');
     const args = [entry, '--model', launch.model.path, '--model-id', launch.model.id, '--port', String(launch.port)];
     if (launch.contextSize !== undefined) args.push('--ctx', String(launch.contextSize));

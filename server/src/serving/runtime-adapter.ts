@@ -97,7 +97,8 @@ export function spawnRuntime(cmd: RuntimeCommand): RuntimeProcess {
   const child: ChildProcess = spawn(cmd.command, cmd.args, {
     env: cmd.env,
     stdio: ['ignore', 'pipe', 'pipe', ...(cmd.watchesParent ? (['ipc'] as const) : [])],
-    detached: false,
+    // Its own process group, so a kill reaches whatever it started too (a guard's runtime, vLLM's workers).
+    detached: process.platform !== 'win32',
     windowsHide: true,
   });
   const exited = new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
@@ -117,7 +118,13 @@ export function spawnRuntime(cmd: RuntimeCommand): RuntimeProcess {
     stderr: child.stderr!,
     exited,
     kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      } catch {
+        child.kill(signal);
+      }
     },
     onMessage: (listener) => child.on('message', listener),
   };

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { CrashCounter, describeExit, type Backoff } from '../../../shared/supervision.js';
 import { registerSecret } from '../secrets/redact.js';
+import { bundledEntry } from './bundled-entry.js';
 import { EXIT_PORT_IN_USE, isRuntimeFatal } from './embedded/protocol.js';
 import { launchContext, writeLaunchContext } from './launch-context.js';
 import { freeLoopbackPort, loopbackPortTaken } from './ports.js';
-import { spawnRuntime, type RuntimeAdapter, type RuntimeLaunch, type RuntimeProcess, type ServedModel } from './runtime-adapter.js';
+import { spawnRuntime, type RuntimeAdapter, type RuntimeCommand, type RuntimeLaunch, type RuntimeProcess, type ServedModel } from './runtime-adapter.js';
 import { RuntimeLog } from './runtime-log.js';
 import { runtimeLogPath, runtimeRunDir } from './runtime-paths.js';
 
@@ -47,6 +48,8 @@ export interface RuntimeSupervisorOptions {
   /** Where a launch's port comes from (tests use it to hand out a taken one). */
   pickPort?: () => Promise<number>;
   logMaxBytes?: number;
+  /** The guard that runs runtimes which cannot watch for the backend's death (default: the bundled one). */
+  guardEntry?: string;
 }
 
 interface Launch {
@@ -181,7 +184,7 @@ export class RuntimeSupervisor {
       const cmd = this.opts.adapter.command(launch);
       this.lastContextPath = writeLaunchContext(runtimeRunDir(this.opts.home, launch.launchId), launchContext(this.opts.adapter.name, launch, cmd, this.log.path));
       this.log.note(`starting ${this.opts.adapter.name} for ${this.opts.model.id} on 127.0.0.1:${port} (attempt ${attempt}, launch ${launch.launchId})`);
-      running = { seq, launch, process: spawnRuntime(cmd), exited: false, fatal: null, killedBecause: null };
+      running = { seq, launch, process: spawnRuntime(this.guarded(cmd)), exited: false, fatal: null, killedBecause: null };
     } catch (err) {
       this.log.note(`could not be started: ${(err as Error).message}`);
       this.setState({ phase: 'crashed', reason: `The ${this.opts.adapter.name} runtime could not be started: ${(err as Error).message}`, hint: null, exitCode: null, signal: null, logTail: this.log.tail.lines(), restartInMs: null });
@@ -257,6 +260,14 @@ export class RuntimeSupervisor {
     this.timer(decision.delayMs, () => {
       if (!this.stopping) void this.launch();
     });
+  }
+
+  /** A runtime that cannot watch its parent runs under the guard, which can (see runtime-guard.ts). */
+  private guarded(cmd: RuntimeCommand): RuntimeCommand {
+    if (cmd.watchesParent) return cmd;
+    const guard = this.opts.guardEntry ?? bundledEntry('runtime-guard');
+    if (!guard) throw new Error('the runtime guard is not built: run "npm run build"');
+    return { ...cmd, command: process.execPath, args: [guard, cmd.command, ...cmd.args], watchesParent: true };
   }
 
   private setState(state: RuntimeState): void {

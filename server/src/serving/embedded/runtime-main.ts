@@ -69,8 +69,12 @@ async function main(): Promise<void> {
 
   await new Promise<void>((resolve) => {
     api.server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') void fatal(`Port ${port} on 127.0.0.1 is already in use.`, 'Halo Forge picks another port and starts again.', EXIT_PORT_IN_USE);
-      else void fatal(`Cannot listen on 127.0.0.1:${port}: ${err.message}`, 'Check that nothing blocks loopback ports.', EXIT_CONFIG);
+      if (err.code === 'EADDRINUSE') {
+        // Not fatal: the supervisor reads the exit code, picks another port and starts again.
+        process.stderr.write(`Port ${port} on 127.0.0.1 is already in use.\n`);
+        process.exit(EXIT_PORT_IN_USE);
+      }
+      void fatal(`Cannot listen on 127.0.0.1:${port}: ${err.message}`, 'Check that nothing blocks loopback ports.', EXIT_CONFIG);
     });
     api.server.listen(port, '127.0.0.1', resolve);
   });
