@@ -236,17 +236,20 @@ describe('parent death', () => {
     let out = '';
     parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     parent.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    let pids: number[] = [];
     try {
       await waitFor(() => out.includes('"pid"'), 30_000, 'the runtime to be ready');
       const report = JSON.parse(out.slice(out.indexOf('{'), out.indexOf('}') + 1)) as { state: string; pid: number };
       expect(report.state).toBe('ready');
-      const pids = [report.pid, ...(runtime === 'embedded' ? [] : [recorded(record).pid])];
+      pids = [report.pid, ...(runtime === 'embedded' ? [] : [recorded(record).pid])];
       for (const pid of pids) expect(isAlive(pid)).toBe(true);
       parent.kill('SIGKILL');
       const tookMs = await waitFor(() => pids.every((pid) => !isAlive(pid)), 5_000, 'the runtime to be gone');
       console.log(`${runtime}: runtime gone ${tookMs} ms after the kill -9 of its parent`);
     } finally {
       parent.kill('SIGKILL');
+      // A runtime that outlived its parent (the failure this test exists for) must not outlive the test.
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLlama, LlamaCompletion, type Llama } from 'node-llama-cpp';
+import { getLlama, LlamaCompletion, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyGguf, TINY_WORD, writeTinyGguf } from './support/tiny-gguf.js';
 
@@ -13,7 +13,7 @@ let llama: Llama;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'halo-tiny-'));
-  llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
 });
 
 afterAll(async () => {
@@ -39,7 +39,8 @@ describe('the tiny GGUF', () => {
     const loadMs = performance.now() - started;
     try {
       expect(model.trainContextSize).toBe(512);
-      const context = await model.createContext({ contextSize: 256 });
+      // One thread: llama.cpp's threads spin while they wait, which a busy 2-core machine punishes hard.
+      const context = await model.createContext({ contextSize: 256, threads: 1 });
       const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
       const text = await completion.generateCompletion('The weather is', { maxTokens: 6 });
       // llama.cpp drops the SentencePiece space of the first piece it detokenizes.

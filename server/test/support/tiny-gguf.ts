@@ -99,19 +99,20 @@ class Writer {
 
   value(v: Value): void {
     this.u32(v.type);
-    if (v.type === U32) this.u32(v.value);
-    else if (v.type === I32) this.i32(v.value);
-    else if (v.type === F32) this.f32(v.value);
-    else if (v.type === STRING) this.str(v.value);
-    else {
+    if ('of' in v) {
       this.u32(v.of);
       this.u64(v.values.length);
-      for (const item of v.values) {
-        if (v.of === STRING) this.str(item as string);
-        else if (v.of === I32) this.i32(item as number);
-        else this.f32(item as number);
-      }
+      for (const item of v.values) this.scalar(v.of, item);
+    } else {
+      this.scalar(v.type, v.value);
     }
+  }
+
+  private scalar(type: number, value: number | string): void {
+    if (type === STRING) this.str(value as string);
+    else if (type === U32) this.u32(value as number);
+    else if (type === I32) this.i32(value as number);
+    else this.f32(value as number);
   }
 
   bytes(): Buffer {
