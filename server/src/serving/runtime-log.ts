@@ -1,4 +1,4 @@
-import { createWriteStream, renameSync, statSync, type WriteStream } from 'node:fs';
+import { closeSync, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OutputTail } from '../../../shared/supervision.js';
@@ -13,7 +13,8 @@ import { redactingLines } from '../secrets/redact-stream.js';
  * or a listener before redaction.
  */
 export class RuntimeLog {
-  private file: WriteStream | null = null;
+  /** Appended synchronously: a rotation must never race a write still in flight. */
+  private fd: number | null = null;
   private written = 0;
   private readonly listeners = new Set<(text: string) => void>();
   readonly tail = new OutputTail();
@@ -42,39 +43,32 @@ export class RuntimeLog {
   }
 
   close(): void {
-    this.file?.end();
-    this.file = null;
+    if (this.fd === null) return;
+    closeSync(this.fd);
+    this.fd = null;
   }
 
   private append(text: string): void {
     this.tail.push(text);
     for (const l of [...this.listeners]) l(text);
-    this.open();
-    if (!this.file) return;
-    this.file.write(text);
-    this.written += Buffer.byteLength(text);
-    if (this.written > this.maxBytes) {
-      // One rotated file: the log of a runtime that talks a lot costs at most twice the cap.
-      this.file.end();
-      this.file = null;
-      try {
+    try {
+      this.fd ??= this.open();
+      this.written += writeSync(this.fd, text);
+      if (this.written > this.maxBytes) {
+        // One rotated file: the log of a runtime that talks a lot costs at most twice the cap.
+        this.close();
         renameSync(this.path, `${this.path}.1`);
-      } catch {
-        // Someone removed it: the next line starts a new file anyway.
       }
+    } catch {
+      // A log that cannot be written (disk full, folder removed) must not take the runtime or the backend down.
+      this.close();
     }
   }
 
-  private open(): void {
-    if (this.file) return;
-    try {
-      ensurePrivateDir(dirname(this.path));
-      this.written = statSync(this.path, { throwIfNoEntry: false })?.size ?? 0;
-      this.file = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
-      // A log that cannot be written must not take the runtime (or the backend) down with it.
-      this.file.on('error', () => (this.file = null));
-    } catch {
-      this.file = null;
-    }
+  private open(): number {
+    ensurePrivateDir(dirname(this.path));
+    const fd = openSync(this.path, 'a', 0o600);
+    this.written = fstatSync(fd).size;
+    return fd;
   }
 }
