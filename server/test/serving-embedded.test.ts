@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildChildEnv } from '../src/secrets/child-env.js';
 import { EmbeddedRuntime } from '../src/serving/embedded-adapter.js';
 import type { RuntimeSupervisor } from '../src/serving/runtime-supervisor.js';
 import { tempHome, testEnv } from './support/backend-process.js';
@@ -29,13 +28,14 @@ beforeAll(async () => {
   home = tempHome('halo-serving-');
   const modelPath = writeTinyGguf(join(home.home, 'tiny.gguf'), { contextLength: CONTEXT });
   // The workstation's own API token is in the backend's environment; the HF token is the resolved one.
-  const env = buildChildEnv(testEnv(home.home, { HALOFORGE_API_TOKEN: CANARY.apiToken }), CANARY.hfToken);
+  const env = testEnv(home.home, { HALOFORGE_API_TOKEN: CANARY.apiToken });
   const started = performance.now();
   supervisor = made.make({
     adapter: new EmbeddedRuntime({ threads: 1 }),
     model: { id: MODEL_ID, repo: 'halo-forge/tiny', commit: 'c0ffee0000000000000000000000000000000000', path: modelPath },
     home: home.home,
     env,
+    hfToken: CANARY.hfToken,
     contextSize: CONTEXT,
   });
   const state = await supervisor.start();

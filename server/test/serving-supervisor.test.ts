@@ -3,7 +3,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildChildEnv } from '../src/secrets/child-env.js';
 import { EmbeddedRuntime } from '../src/serving/embedded-adapter.js';
 import { LlamaServerRuntime, VllmRuntime } from '../src/serving/external-adapters.js';
 import { freeLoopbackPort } from '../src/serving/ports.js';
@@ -34,7 +33,9 @@ function options(adapter: RuntimeAdapter, extra: Partial<RuntimeSupervisorOption
     adapter,
     model: { id: 'org/tiny', repo: 'org/tiny', commit: 'abc123abc123abc123abc123abc123abc123abcd', path: modelPath },
     home: home.home,
-    env: buildChildEnv(testEnv(home.home, { HALOFORGE_API_TOKEN: CANARY.apiToken }), CANARY.hfToken),
+    // The backend's own environment carries its API token and a stray HF variable; neither may reach a runtime.
+    env: testEnv(home.home, { HALOFORGE_API_TOKEN: CANARY.apiToken, HUGGING_FACE_HUB_TOKEN: 'hf_StrayEnvironmentTokenNotResolved1' }),
+    hfToken: CANARY.hfToken,
     hfHubCache: join(home.home, 'hub'),
     backoff: { initialMs: 50, maxMs: 200 },
     ...extra,
@@ -138,6 +139,7 @@ describe('external runtimes (fake llama-server and vllm)', () => {
     expect(fake.argv).toEqual(['--host', '127.0.0.1', '--port', String(supervisor.state.phase === 'ready' && supervisor.state.port), '--model', modelPath, '--alias', 'org/tiny']);
     expect(fake.env).toEqual(expect.arrayContaining(['LLAMA_API_KEY', 'HF_HUB_CACHE', 'HF_TOKEN']));
     expect(fake.env).not.toContain('HALOFORGE_API_TOKEN');
+    expect(fake.env).not.toContain('HUGGING_FACE_HUB_TOKEN');
     for (const pid of [supervisor.pid!, fake.pid]) {
       const argv = commandLine(pid);
       for (const secret of [supervisor.key!, CANARY.hfToken, CANARY.apiToken]) expect(argv).not.toContain(secret);

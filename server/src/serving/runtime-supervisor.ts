@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CrashCounter, describeExit, type Backoff } from '../../../shared/supervision.js';
+import { buildChildEnv } from '../secrets/child-env.js';
 import { registerSecret } from '../secrets/redact.js';
 import { bundledEntry } from './bundled-entry.js';
 import { EXIT_PORT_IN_USE, isRuntimeFatal } from './embedded/protocol.js';
@@ -31,8 +32,10 @@ export interface RuntimeSupervisorOptions {
   model: ServedModel;
   /** HALOFORGE_HOME: logs go to logs/runtimes/, launch records to runs/. */
   home: string;
-  /** The runtime's environment: buildChildEnv's (HF_TOKEN in, the workstation's own secrets out). */
+  /** The workstation's environment; its own secrets (API token, HF variables) are taken out before a runtime sees it. */
   env: NodeJS.ProcessEnv;
+  /** The resolved Hugging Face token: it reaches the runtime as HF_TOKEN, in its environment and nowhere else. */
+  hfToken?: string | null;
   contextSize?: number;
   hfHubCache?: string;
   extraArgs?: string[];
@@ -74,7 +77,11 @@ export class RuntimeSupervisor {
   readonly log: RuntimeLog;
   private lastContextPath: string | null = null;
 
+  private readonly childEnv: NodeJS.ProcessEnv;
+
   constructor(private readonly opts: RuntimeSupervisorOptions) {
+    // Also registers the token for redaction, so a runtime that prints it is masked in its log.
+    this.childEnv = buildChildEnv(opts.env, opts.hfToken ?? null);
     this.crashes = new CrashCounter(opts.maxRestarts ?? 3, opts.backoff);
     this.log = new RuntimeLog(runtimeLogPath(opts.home, opts.adapter.name, opts.model.id), opts.logMaxBytes);
   }
@@ -175,7 +182,7 @@ export class RuntimeSupervisor {
       key,
       launchId: `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}`,
       contextSize: this.opts.contextSize,
-      env: this.opts.env,
+      env: this.childEnv,
       hfHubCache: this.opts.hfHubCache,
       extraArgs: this.opts.extraArgs,
     };

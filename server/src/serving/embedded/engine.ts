@@ -47,7 +47,9 @@ export class Engine {
   ) {}
 
   static async load(opts: EngineOptions): Promise<Engine> {
+    const t0 = performance.now();
     const { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel } = await import('node-llama-cpp');
+    const t1 = performance.now();
     const llama = await getLlama({
       gpu: opts.gpu,
       // Never download or compile llama.cpp at run time: the prebuilt binaries from npm are what runs.
@@ -58,6 +60,7 @@ export class Engine {
         if (line) opts.log(`[llama.cpp ${level}] ${line}`);
       },
     });
+    const t2 = performance.now();
     let model: LlamaModel;
     try {
       model = await llama.loadModel({ modelPath: opts.modelPath });
@@ -65,6 +68,7 @@ export class Engine {
       await llama.dispose();
       throw new EngineConfigError(`The model file could not be loaded: ${(err as Error).message}`, 'Check that the file is a complete GGUF model (pull it again if it was cut short).');
     }
+    const t3 = performance.now();
     const trained = model.trainContextSize;
     if (opts.contextSize !== undefined && opts.contextSize > trained) {
       await model.dispose();
@@ -85,7 +89,11 @@ export class Engine {
     const sequence = context.getSequence();
     const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-    opts.log(`loaded ${opts.modelPath}: context ${context.contextSize} tokens, ${llama.gpu ? `GPU (${llama.gpu})` : 'CPU'}`);
+    const ms = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
+    opts.log(
+      `loaded ${opts.modelPath}: context ${context.contextSize} tokens, ${llama.gpu ? `GPU (${llama.gpu})` : 'CPU'} ` +
+        `(import ${ms(t0, t1)}, llama.cpp ${ms(t1, t2)}, model ${ms(t2, t3)}, context ${ms(t3, performance.now())})`,
+    );
     return new Engine(llama, model, context, chat, completion);
   }
 
