@@ -142,6 +142,14 @@ describe('the embedded runtime, through the openai SDK', () => {
     expect(json.error.message).toContain(message);
   });
 
+  it('refuses a body larger than the limit with 413, and keeps serving', async () => {
+    const huge = JSON.stringify({ model: MODEL_ID, prompt: 'x'.repeat(9 * 1024 * 1024) });
+    const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: huge });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: { message: 'The request body is larger than 8388608 bytes.', type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    expect((await client.completions.create({ model: MODEL_ID, prompt: 'ok', max_tokens: 1 })).choices[0]!.text).toBe(TINY_WORD);
+  });
+
   it('answers a model it does not serve with 404 model_not_found', async () => {
     const err = await client.chat.completions.create({ model: 'someone/else', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedRuntime } from '../src/serving/embedded-adapter.js';
-import { LlamaServerRuntime, VllmRuntime } from '../src/serving/external-adapters.js';
+import { findExecutable, LlamaServerRuntime, VllmRuntime } from '../src/serving/external-adapters.js';
 import { freeLoopbackPort } from '../src/serving/ports.js';
 import type { RuntimeAdapter } from '../src/serving/runtime-adapter.js';
 import type { RuntimeState, RuntimeSupervisorOptions } from '../src/serving/runtime-supervisor.js';
@@ -253,5 +253,24 @@ describe('parent death', () => {
       // A runtime that outlived its parent (the failure this test exists for) must not outlive the test.
       for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
+  });
+});
+
+// A real llama-server (llama.cpp) where one is installed: none is packaged for Debian, so most machines skip this.
+const realLlamaServer = findExecutable('llama-server', process.env.PATH);
+describe.skipIf(!realLlamaServer)('a real llama-server', () => {
+  it('serves the tiny model to a client with the launch key', async () => {
+    const supervisor = made.make(options(new LlamaServerRuntime(), { contextSize: 512, readyTimeoutMs: 60_000 }));
+    const state = await supervisor.start();
+    expect(state.phase).toBe('ready');
+    const port = state.phase === 'ready' ? state.port : 0;
+    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${supervisor.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'org/tiny', prompt: 'hi', max_tokens: 3, temperature: 0 }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { text: string }[] }).choices[0]!.text.trim()).toBe('hello hello hello');
+    expect((await fetch(`http://127.0.0.1:${port}/v1/models`)).status).toBe(401);
   });
 });

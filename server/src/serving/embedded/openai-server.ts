@@ -109,6 +109,9 @@ export function createOpenAiServer(opts: OpenAiServerOptions): OpenAiServer {
         // Mid-stream: the client gets an error event and the end of the stream, never a hang.
         if (!res.writableEnded) res.end(`data: ${JSON.stringify(error.body)}\n\n`);
       } else if (!res.destroyed) {
+        // Read and drop what is left of a refused body: closing mid-upload leaves the client with EPIPE, not the answer.
+        // Only a holder of the key gets this far, on loopback.
+        req.resume();
         sendJson(res, error.status, error.body);
       }
     });
@@ -177,15 +180,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!type.includes('application/json')) throw badRequest('The request body must be JSON (Content-Type: application/json).');
+  const tooLarge = () => new OpenAiError(413, 'invalid_request_error', `The request body is larger than ${limit} bytes.`, 'request_too_large');
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new OpenAiError(413, 'invalid_request_error', `The request body is larger than ${limit} bytes.`, 'request_too_large');
+  if (declared > limit) throw tooLarge();
+  // Events, not for-await: leaving a for-await early destroys the socket under a client still uploading.
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new OpenAiError(413, 'invalid_request_error', `The request body is larger than ${limit} bytes.`, 'request_too_large');
-    chunks.push(chunk as Buffer);
-  }
+  await new Promise<void>((resolve, reject) => {
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return reject(tooLarge());
+      chunks.push(chunk);
+    });
+    req.once('end', resolve);
+    req.once('error', reject);
+  });
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch (err) {
