@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,7 +212,7 @@ describe('secrets around the embedded runtime', () => {
     expect(context.environment).toEqual(expect.arrayContaining(['HF_TOKEN', 'HALOFORGE_RUNTIME_KEY']));
     expect(context.environment).not.toContain('HALOFORGE_API_TOKEN');
     expect(context.environment_added).toEqual(['HALOFORGE_RUNTIME_KEY', 'HALOFORGE_RUNTIME_LAUNCH', 'HF_TOKEN']);
-    expect(readFileSync(supervisor.launchContextPath!).length).toBeGreaterThan(0);
+    expect(statSync(supervisor.launchContextPath!).mode & 0o777).toBe(0o600);
   });
 
   it('the runtime log holds its output and no secret', () => {

@@ -182,6 +182,18 @@ describe('external runtimes (fake llama-server and vllm)', () => {
     await waitFor(() => !isAlive(recorded(record).pid), 5_000, 'the fake runtime to be gone');
   });
 
+  it('stops a runtime that ignores SIGTERM with SIGKILL, and leaves no process behind', async () => {
+    const record = join(home.home, 'stubborn-record.json');
+    const base = options(fakeLlama());
+    const supervisor = made.make({ ...base, env: { ...base.env, FAKE_RUNTIME: 'ignore-sigterm', FAKE_RECORD: record }, killAfterMs: 500 });
+    await supervisor.start();
+    const pids = [supervisor.pid!, recorded(record).pid];
+    await supervisor.stop();
+    expect(supervisor.state).toEqual({ phase: 'stopped' });
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(readFileSync(supervisor.log.path, 'utf8')).toMatch(/ignoring SIGTERM[\s\S]*did not stop within 0.5 s of SIGTERM; sending SIGKILL/);
+  });
+
   it('restarts a runtime that crashes', async () => {
     const record = join(home.home, 'crash-record.json');
     const base = options(fakeLlama());
