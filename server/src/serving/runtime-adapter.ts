@@ -108,7 +108,17 @@ export function spawnRuntime(cmd: RuntimeCommand): RuntimeProcess {
       // A process that was never created emits no 'exit'.
       if (child.pid === undefined) resolve({ code: null, signal: null, error });
     });
-    child.once('exit', (code, signal) => resolve({ code, signal, ...(spawnError ? { error: spawnError } : {}) }));
+    // Settled at 'close', once its output is drained and its IPC channel read: the crash report's log tail and a
+    // last message (the embedded runtime's fatal report) are in by then. A grandchild holding the pipes open
+    // must not stall that for long, though.
+    child.once('exit', (code, signal) => {
+      const done = () => resolve({ code, signal, ...(spawnError ? { error: spawnError } : {}) });
+      const late = setTimeout(done, 1_000);
+      child.once('close', () => {
+        clearTimeout(late);
+        done();
+      });
+    });
   });
   return {
     get pid() {
