@@ -114,6 +114,11 @@ describe('the embedded runtime, through the openai SDK', () => {
     expect(text).toBe(words(3));
   });
 
+  it('answers concurrent requests one after another, each whole', async () => {
+    const answers = await Promise.all([2, 3, 4].map((n) => client.completions.create({ model: MODEL_ID, prompt: `request ${n}`, max_tokens: n })));
+    expect(answers.map((a) => a.choices[0]!.text)).toEqual([words(2), words(3), words(4)]);
+  });
+
   it('refuses a client without the per-launch key with 401 in OpenAI\'s shape, and never echoes what it was sent', async () => {
     const stranger = new OpenAI({ baseURL: `${url}/v1`, apiKey: CANARY.apiToken, maxRetries: 0 });
     const err = await stranger.models.list().catch((e: unknown) => e);
