@@ -1,6 +1,9 @@
 import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BackendMessage, SupervisorMessage } from '../shared/ipc.js';
+import { backoffDelay, CrashCounter, describeExit, OutputTail, type Backoff } from '../shared/supervision.js';
+
+export { backoffDelay, type Backoff };
 
 /**
  * Supervises the embedded backend: starts it, waits for its `ready` message
@@ -60,25 +63,12 @@ export interface SupervisorOptions {
   logPath?: string;
 }
 
-export interface Backoff {
-  initialMs: number;
-  factor: number;
-  maxMs: number;
-}
-
 export const DEFAULT_PORT = 8000;
-const DEFAULT_BACKOFF: Backoff = { initialMs: 500, factor: 2, maxMs: 15_000 };
-const OUTPUT_TAIL_CHARS = 4_000;
 const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
 /** The `serve` command line: the preferred port, with fallback so a taken 8000 never blocks the app. */
 export function backendArgs(port: number, extraArgs: string[] = []): string[] {
   return ['serve', '--port', String(port), '--port-fallback', ...extraArgs];
-}
-
-/** Delay before restart number `attempt` (1-based): exponential, capped. */
-export function backoffDelay(attempt: number, backoff: Backoff = DEFAULT_BACKOFF): number {
-  return Math.min(backoff.maxMs, Math.round(backoff.initialMs * backoff.factor ** Math.max(0, attempt - 1)));
 }
 
 export function isBackendMessage(value: unknown): value is BackendMessage {
@@ -115,20 +105,19 @@ interface Running {
 export class BackendSupervisor {
   private current: BackendState = { phase: 'idle' };
   private running: Running | null = null;
-  private failures = 0;
+  private readonly crashes: CrashCounter;
   private port: number;
   private timers = new Set<NodeJS.Timeout>();
   private stateListeners = new Set<(state: BackendState) => void>();
   private remoteListeners = new Set<(message: RemoteAccessMessage) => void>();
-  private outputTail = '';
+  private readonly outputTail = new OutputTail();
   private log: WriteStream | null = null;
   private stopping: Promise<StopResult | null> | null = null;
   private final = false;
-  private readonly backoff: Backoff;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.port = opts.port ?? DEFAULT_PORT;
-    this.backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
+    this.crashes = new CrashCounter(opts.maxRestarts ?? 5, opts.backoff);
   }
 
   get state(): BackendState {
@@ -161,7 +150,7 @@ export class BackendSupervisor {
     const phase = this.current.phase;
     if (phase === 'idle' || phase === 'stopped' || phase === 'failed') {
       this.stopping = null;
-      this.failures = 0;
+      this.crashes.reset();
       this.openLog();
       this.launch();
     }
@@ -253,7 +242,7 @@ export class BackendSupervisor {
   }
 
   private launch(): void {
-    const attempt = this.failures + 1;
+    const attempt = this.crashes.nextAttempt;
     this.setState({ phase: 'starting', attempt });
     this.note(`starting (attempt ${attempt}): serve --port ${this.port} --port-fallback`);
 
@@ -283,7 +272,7 @@ export class BackendSupervisor {
           if (this.stopping) return;
           this.port = message.port;
           this.setState({ phase: 'ready', url: message.url, port: message.port, pid: message.pid });
-          stableTimer = this.timer(this.opts.stableAfterMs ?? 30_000, () => (this.failures = 0));
+          stableTimer = this.timer(this.opts.stableAfterMs ?? 30_000, () => this.crashes.stable());
         } else if (message.type === 'fatal') {
           clearTimeout(readyTimer);
           running.fatal = true;
@@ -295,7 +284,7 @@ export class BackendSupervisor {
         }
       },
       output: (text) => {
-        this.outputTail = (this.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
+        this.outputTail.push(text);
         this.log?.write(text);
       },
       exit: (code, signal) => {
@@ -321,27 +310,26 @@ export class BackendSupervisor {
   }
 
   private onUnexpectedExit(reason: string): void {
-    this.failures++;
-    const maxAttempts = this.opts.maxRestarts ?? 5;
-    if (this.failures > maxAttempts) {
+    const decision = this.crashes.crashed();
+    if (!decision.restart) {
       this.setState({
         phase: 'failed',
-        message: `${reason} It stopped ${this.failures} times in a row, so Halo Forge gave up restarting it.`,
+        message: `${reason} It stopped ${decision.crashes} times in a row, so Halo Forge gave up restarting it.`,
         hint: this.logPath ? `The backend's output is in ${this.logPath}.` : 'Run "halo-forge serve" in a terminal to see its output.',
         logPath: this.logPath,
         output: this.tail(),
       });
       return;
     }
-    const delayMs = backoffDelay(this.failures, this.backoff);
-    this.setState({ phase: 'restarting', attempt: this.failures, maxAttempts, delayMs, reason, output: this.tail() });
+    const { attempt, maxAttempts, delayMs } = decision;
+    this.setState({ phase: 'restarting', attempt, maxAttempts, delayMs, reason, output: this.tail() });
     this.timer(delayMs, () => {
       if (!this.stopping) this.launch();
     });
   }
 
-  private tail(lines = 30): string {
-    return this.outputTail.split('\n').slice(-lines - 1).join('\n').trim();
+  private tail(): string {
+    return this.outputTail.lines();
   }
 
   private setState(state: BackendState): void {
@@ -388,7 +376,3 @@ export class BackendSupervisor {
   }
 }
 
-function describeExit(code: number | null, signal: string | null): string {
-  if (signal) return `signal ${signal}`;
-  return code === null ? 'no exit code' : `exit code ${code}`;
-}

@@ -2,10 +2,17 @@ import { defineConfig } from 'rolldown';
 
 // Bundles the backend (Fastify and the rest of its production dependencies) into
 // dist/backend/. keytar stays external: it is a native module, loaded if present.
+// The other entries are child processes of the backend: the embedded model runtime
+// (node-llama-cpp stays external: native, with its prebuilt binaries beside it), and
+// the guard that makes an external runtime (llama-server, vllm) die with the backend.
 export default defineConfig({
-  input: { 'halo-forge': 'server/src/cli/run.ts' },
+  input: {
+    'halo-forge': 'server/src/cli/run.ts',
+    'serving-runtime': 'server/src/serving/embedded/runtime-main.ts',
+    'runtime-guard': 'server/src/serving/runtime-guard.ts',
+  },
   platform: 'node',
-  external: ['keytar', /^node:/],
+  external: ['keytar', 'node-llama-cpp', /^node:/],
   tsconfig: 'tsconfig.json',
   output: {
     dir: 'dist/backend',

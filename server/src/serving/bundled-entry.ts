@@ -1,0 +1,16 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * A second entry of the bundled backend (dist/backend/NAME.mjs), found the
+ * way server/bin/halo-forge.js finds the bundle: relative to this module,
+ * whether it runs from source (server/src/serving/), from the bundle
+ * (dist/backend/) or from one of the bundle's chunks (dist/backend/chunks/).
+ */
+export function bundledEntry(name: 'serving-runtime' | 'runtime-guard'): string | null {
+  for (const relative of [`./${name}.mjs`, `../${name}.mjs`, `../../../dist/backend/${name}.mjs`]) {
+    const candidate = fileURLToPath(new URL(relative, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
