@@ -21,7 +21,7 @@ import { httpError } from '../errors.js';
 import { removeStateFile, writePrivateFileAtomic } from '../fs/private-file.js';
 import { storageProblem } from '../fs/storage-error.js';
 import { HF_KEYRING_ACCOUNT } from './hf-credential.js';
-import { KeyringAbsentError, KeyringUnavailableError, type Keyring, type KeyringState } from './keyring.js';
+import { KeyringAbsentError, KeyringTimeoutError, KeyringUnavailableError, type Keyring, type KeyringState } from './keyring.js';
 
 const HELD_NOTE = 'The system keyring holds a Hugging Face token saved by Halo Forge (the token is not in this file).\n';
 
@@ -66,14 +66,18 @@ export class HfKeyringEntry {
   /** Saves the token in the keyring, which makes the entry current again; false when the keyring could not take it. */
   save(token: string): Promise<boolean> {
     return this.inTurn(async () => {
+      // Noted before the call: one that times out may still land once the keyring is unlocked.
+      const noted = this.isHeld();
+      this.noteHeld();
       try {
         await this.keyring.set(HF_KEYRING_ACCOUNT, token);
       } catch (err) {
         if (!(err instanceof KeyringUnavailableError)) throw err;
+        // Refused outright (no Secret Service, a locked collection): nothing of ours went in.
+        if (!noted && !(err instanceof KeyringTimeoutError)) this.forgetHeld();
         return false;
       }
       rmSync(this.markPath, { force: true });
-      this.noteHeld();
       return true;
     });
   }

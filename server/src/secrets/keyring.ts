@@ -64,6 +64,9 @@ export class KeyringUnavailableError extends Error {
  */
 export class KeyringAbsentError extends KeyringUnavailableError {}
 
+/** A call outlived its timeout: it may still run (a keyring unlocked later carries out the save it was waiting on). */
+export class KeyringTimeoutError extends KeyringUnavailableError {}
+
 /** The keyring was turned off on purpose: nothing can have been saved in it. */
 export class KeyringDisabledError extends KeyringAbsentError {}
 
@@ -172,7 +175,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
           mine.overdue = true;
           mine.free();
         }
-        reject(new KeyringUnavailableError(reason));
+        reject(new KeyringTimeoutError(reason));
       }, timeoutMs);
     });
     const attempt = (async () => {
