@@ -9,7 +9,7 @@ const TOKEN_PATTERNS = [
 ];
 
 /** What a token pasted into the wrong field looks like, in any case: `hf_`, `hfk_` or `api_org_` and a run of token characters. */
-const SECRET_SHAPE = /(?:^|[^A-Za-z0-9])(?:hfk?|api_org)_[A-Za-z0-9]{8,}/i;
+const SECRET_SHAPE = /(?:^|[^A-Za-z0-9])(?:hf_[A-Za-z0-9]{8,}|hfk_[A-Za-z0-9_-]{8,}|api_org_[A-Za-z0-9]{8,})/i;
 
 /** True when `value` holds something shaped like a token; such a value must never be sent anywhere (a URL, a Hub request) or quoted. */
 export function looksLikeSecret(value: string): boolean {
