@@ -14,6 +14,7 @@ import { TokenStore } from '../src/auth/token-store.js';
 import { SettingsFile } from '../src/config/settings.js';
 import { readPrivateText, SymlinkRefusedError, tightenFileMode } from '../src/fs/private-file.js';
 import { createHfAccess } from '../src/secrets/hf-access.js';
+import { tokenFingerprint } from '../src/secrets/verification-cache.js';
 import { tempHome, testEnv } from './support/backend-process.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -124,12 +125,15 @@ describe('a symbolic link in place of a state file or folder', () => {
 
   it('a linked verification cache is not read, and a new verdict replaces the link, never its target', async () => {
     const { home, outside, hf, secretFile } = setup();
-    const target = outsideFile(outside, 'cache.json', '{"version":1,"entries":[]}\n');
+    // A verdict someone else wrote: it must not make the status claim who the token belongs to.
+    const forged = `${JSON.stringify({ version: 1, entries: [{ fingerprint: tokenFingerprint(FAKE_HUB_TOKENS.read), outcome: 'verified', username: 'mallory', tokenName: null, role: 'admin', canWrite: false, reason: null, checkedAt: new Date().toISOString() }] })}\n`;
+    const target = outsideFile(outside, 'cache.json', forged);
     symlinkSync(target, join(home, 'hf-verification.json'));
     mkdirSync(join(home, 'secrets'), { mode: 0o700 });
     writeFileSync(secretFile, `${FAKE_HUB_TOKENS.read}\n`, { mode: 0o600 });
-    expect(await hf.verify()).toMatchObject({ verified: true });
-    expect(readFileSync(target, 'utf8')).toBe('{"version":1,"entries":[]}\n');
+    expect(await hf.status()).toMatchObject({ present: true, verified: false, username: null });
+    expect(await hf.verify()).toMatchObject({ verified: true, username: 'halo-tester' });
+    expect(readFileSync(target, 'utf8')).toBe(forged);
     expect(mode(target)).toBe(0o644);
     expect(statSync(join(home, 'hf-verification.json')).isFile()).toBe(true);
   });
