@@ -66,18 +66,16 @@ export class HfKeyringEntry {
   /** Saves the token in the keyring, which makes the entry current again; false when the keyring could not take it. */
   save(token: string): Promise<boolean> {
     return this.inTurn(async () => {
-      // Noted before the call: one that times out may still land once the keyring is unlocked.
-      const noted = this.isHeld();
-      this.noteHeld();
       try {
         await this.keyring.set(HF_KEYRING_ACCOUNT, token);
       } catch (err) {
         if (!(err instanceof KeyringUnavailableError)) throw err;
-        // Refused outright (no Secret Service, a locked collection): nothing of ours went in.
-        if (!noted && !(err instanceof KeyringTimeoutError)) this.forgetHeld();
+        // A call that timed out may still land once the keyring is unlocked; one refused outright (no Secret Service) did not.
+        if (err instanceof KeyringTimeoutError) this.noteHeld();
         return false;
       }
       rmSync(this.markPath, { force: true });
+      this.noteHeld();
       return true;
     });
   }
