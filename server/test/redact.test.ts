@@ -88,3 +88,14 @@ describe('looksLikeSecret', () => {
     expect(looksLikeSecret(value)).toBe(expected);
   });
 });
+
+describe('redaction cost', () => {
+  it('a long line of URL characters with one escape at its end is masked in one pass, not one per character', () => {
+    const line = `${'a'.repeat(200_000)}/hfk%5F${'B'.repeat(40)}`;
+    const started = performance.now();
+    const out = redactSecrets(line);
+    expect(out.endsWith('/hfk_[REDACTED]')).toBe(true);
+    // Quadratic scanning takes seconds here; one pass takes milliseconds.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});

@@ -55,13 +55,14 @@ function redactPlain(text: string): string {
   return out;
 }
 
-/** A run of URL characters with at least one escape in it: `hfk%5FAbc...`, `hf%5f...`. */
-const PERCENT_RUN = /[A-Za-z0-9_.~!$&'()*+,;=:@/-]*%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9_.~!$&'()*+,;=:@/-])*/g;
+/** A run of URL characters (`/api/public/x/hfk%5FAbc...`); one pass over the text, whatever its length. */
+const URL_RUN = /[A-Za-z0-9_.~!$&'()*+,;=:@/%-]+/g;
 
 /** Each percent-encoded run that hides a secret is replaced by its decoded, masked form. */
 function redactPercentEncoded(text: string): string {
   if (!text.includes('%')) return text;
-  return text.replace(PERCENT_RUN, (run) => {
+  return text.replace(URL_RUN, (run) => {
+    if (!run.includes('%')) return run;
     const decoded = percentDecoded(run);
     if (decoded === run) return run;
     const masked = redactPlain(decoded);
