@@ -67,9 +67,63 @@ export interface FakeHub {
   setOffline(offline: boolean): void;
   /** Answer the auth-check route with a bare 404, as a mirror without it would; access is then read from /resolve/. */
   setAuthCheck(available: boolean): void;
-  /** Undo grant(), rateLimit(), setOffline() and setAuthCheck(), for a hub shared by several tests; added tokens stay. */
+  /** Undo grant(), rateLimit(), setOffline(), setAuthCheck() and misbehave(), for a hub shared by several tests; added tokens stay. */
   reset(): void;
+  /** Make the Hub misbehave as a broken mirror or a careless one might (see FakeHubMisbehaviour); null to stop. */
+  misbehave(how: FakeHubMisbehaviour | null): void;
   close(): Promise<void>;
+}
+
+/**
+ * Ways a Hub (a mirror, a proxy, a future Hub) can answer that halo-forge
+ * must survive without leaking or misreading anything.
+ */
+export interface FakeHubMisbehaviour {
+  /**
+   * Refuse every request that carries a token with 401, echoing the token in
+   * the error body and X-Error-Message, in this form: upper-cased, base64,
+   * base64url, percent-encoded, or inside a longer base64 text (a "Basic"
+   * credential of "user:token").
+   */
+  echoToken?: 'upper' | 'base64' | 'base64url' | 'percent' | 'basic';
+  /** Answer every request 200 with a body that is not JSON: an HTML page (a captive portal), or JSON-typed garbage. */
+  notJson?: 'html' | 'malformed';
+}
+
+/** The token as a misbehaving Hub echoes it. */
+export function echoedToken(token: string, form: NonNullable<FakeHubMisbehaviour['echoToken']>): string {
+  switch (form) {
+    case 'upper':
+      return token.toUpperCase();
+    case 'base64':
+      return Buffer.from(token).toString('base64');
+    case 'base64url':
+      return Buffer.from(token).toString('base64url');
+    case 'percent':
+      return [...token].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    case 'basic':
+      return `Basic ${Buffer.from(`${FAKE_HUB_USER}:${token}`).toString('base64')}`;
+  }
+}
+
+/** Answers for a misbehaving Hub; false when it behaves on this request. */
+function misbehaviour(how: FakeHubMisbehaviour | null, res: ServerResponse, token: string | null): boolean {
+  if (how?.notJson === 'html') {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<html><body>Please sign in to the guest network.</body></html>');
+    return true;
+  }
+  if (how?.notJson === 'malformed') {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"gated": false, "id": ');
+    return true;
+  }
+  if (how?.echoToken && token) {
+    const echo = echoedToken(token, how.echoToken);
+    send(res, 401, { error: `Invalid credentials: ${echo} is not a valid token` }, { 'X-Error-Message': `Invalid credentials ${echo}` });
+    return true;
+  }
+  return false;
 }
 
 interface ModelRecord {
@@ -121,6 +175,7 @@ export async function startFakeHub(): Promise<FakeHub> {
   let retryAfter: number | null = null;
   let offline = false;
   let authCheck = true;
+  let misbehaving: FakeHubMisbehaviour | null = null;
   let url = '';
 
   const server = createServer((req, res) => {
@@ -129,6 +184,7 @@ export async function startFakeHub(): Promise<FakeHub> {
     const token = auth?.[1] ?? null;
     requests.push({ method: req.method ?? 'GET', path, token });
     if (offline) return req.socket.destroy();
+    if (misbehaviour(misbehaving, res, token)) return;
     try {
       route(req, res, path, token);
     } catch (err) {
@@ -208,7 +264,9 @@ export async function startFakeHub(): Promise<FakeHub> {
       retryAfter = null;
       offline = false;
       authCheck = true;
+      misbehaving = null;
     },
+    misbehave: (how) => void (misbehaving = how),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -197,12 +197,12 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       authOff: mode === 'off',
       insecureNoAuth: options.insecureNoAuth === true,
     }),
-    hf: options.hf ?? createHfAccess({ env, audit }),
+    hf: options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) }),
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
   };
   app.decorate('halo', ctx);
-  for (const warning of store.warnings) app.log.warn(warning);
+  for (const warning of [...store.warnings, ...settings.warnings]) app.log.warn(warning);
   store.onReloadError = (message) => app.log.error(`${message} Keeping the tokens loaded before the change.`);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, request, reply) => {

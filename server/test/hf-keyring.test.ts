@@ -77,9 +77,11 @@ describe('the Hugging Face token in a real Secret Service', () => {
     const login = await runCli(['hf', 'login'], env, `${FAKE_HUB_TOKENS.read}\n`);
     expect(login).toEqual({ code: 0, stdout: 'Saved the Hugging Face token in the system keyring; verified as halo-tester (role read).\n', stderr: '' });
     expect(await raw.get(ACCOUNT)).toBe(FAKE_HUB_TOKENS.read);
-    expect(readdirSync(home)).not.toContain('secrets');
+    // No file holds the token: only the note that the keyring holds one of ours.
+    expect(readdirSync(join(home, 'secrets'))).toEqual(['huggingface_token.in-keyring']);
     expect(JSON.parse((await runCli(['hf', 'status', '--json'], env)).stdout)).toMatchObject({ source: 'keyring', keyring: { available: true, reason: null } });
     expect((await runCli(['hf', 'logout'], env)).stdout).toBe('Removed the Hugging Face token Halo Forge stored.\n');
     expect(await raw.get(ACCOUNT)).toBeNull();
+    expect(readdirSync(join(home, 'secrets'))).toEqual([]);
   });
 });

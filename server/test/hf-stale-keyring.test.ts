@@ -167,3 +167,42 @@ describe('without any keyring', () => {
     expect(readdirSync(join(home, 'secrets'))).toEqual([]);
   });
 });
+
+describe('only a token that really was in the keyring can be stale', () => {
+  it('a keyring with no Secret Service from the start: a save and a clear mark nothing stale and warn of nothing', async () => {
+    const { hf, keyring, home } = setup();
+    keyring.fail();
+    expect(await hf.save({ token: NEW, verify: false })).toMatchObject({ source: 'file', warnings: [UNVERIFIED] });
+    expect(await hf.status()).toMatchObject({ source: 'file', warnings: [UNVERIFIED] });
+    expect(await hf.clear()).toMatchObject({ source: 'none', warnings: [] });
+    expect(await hf.status()).toMatchObject({
+      source: 'none',
+      warnings: [],
+      message: 'No Hugging Face token: open models download fine; gated and private ones need a read token.',
+    });
+    expect(readdirSync(join(home, 'secrets'))).toEqual([]);
+  });
+
+  it('a save that timed out may still land once the keyring is unlocked: a clear then marks it stale, and it never comes back', async () => {
+    const { hf, keyring, recover } = setup();
+    keyring.hang();
+    expect(await hf.save({ token: OLD, verify: false })).toMatchObject({ source: 'file' });
+    expect(await hf.clear()).toMatchObject({ source: 'none', warnings: [STALE] });
+    recover(); // the save that was waiting for the password runs now
+    expect(await hf.status()).toMatchObject({ present: false, source: 'none', warnings: [] });
+    expect(keyring.entries.has(ENTRY)).toBe(false);
+  });
+
+  it('a token saved from the desktop, read over SSH with no session bus: not "no token", and its copy is marked stale by a clear', async () => {
+    const { hf, keyring, home } = setup();
+    expect((await hf.save({ token: OLD, verify: false })).source).toBe('keyring');
+    keyring.fail();
+    const status = await hf.status();
+    expect(status).toMatchObject({ present: false, keyring: { available: false } });
+    expect(status.message).toMatch(/^The system keyring is not answering, so a Hugging Face token saved there cannot be read right now/);
+    expect(status.keyring.reason).toBe(
+      `The system keyring cannot be reached from this session (no D-Bus session, as over SSH), so a token saved there from the desktop cannot be read now. A token saved now is kept in ${join(home, 'secrets', 'huggingface_token')}, readable only by you.`,
+    );
+    expect(await hf.clear()).toMatchObject({ warnings: [STALE] });
+  });
+});

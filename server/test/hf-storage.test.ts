@@ -63,7 +63,9 @@ describe('where a saved token goes', () => {
     expect(status).toMatchObject({ present: true, source: 'keyring', canClear: true, keyring: { available: true, reason: null } });
     expect(memory.entries.get('halo-forge/huggingface-token')).toBe(TOKEN);
     expect(() => statSync(secretFile)).toThrow(/ENOENT/);
-    expect(readdirSync(home)).not.toContain('secrets');
+    // Only the note that the keyring holds a token of ours (so a clear that cannot reach it later knows to mark it stale).
+    expect(readdirSync(join(home, 'secrets'))).toEqual(['huggingface_token.in-keyring']);
+    expect(readFileSync(join(home, 'secrets', 'huggingface_token.in-keyring'), 'utf8')).not.toContain(TOKEN.slice(3));
   });
 
   describe('with a umask that would leave files world-readable', () => {
@@ -118,7 +120,7 @@ describe('when the keyring cannot be used', () => {
     expect(readFileSync(secretFile, 'utf8')).toBe(`${TOKEN}\n`);
   });
 
-  it('no Secret Service: the reason is the one the keyring gave', async () => {
+  it('no Secret Service: the status says so in plain words, with where the token is kept, and no D-Bus error', async () => {
     const backend: KeyringBackend = {
       get: async () => {
         throw new Error('Cannot autolaunch D-Bus without X11 $DISPLAY');
@@ -128,8 +130,13 @@ describe('when the keyring cannot be used', () => {
       },
       delete: async () => false,
     };
-    const { hf } = setup({ keyring: guardedKeyring(() => backend) });
-    expect((await hf.save({ token: TOKEN, verify: false })).keyring).toEqual({ available: false, reason: 'No Secret Service answered: Cannot autolaunch D-Bus without X11 $DISPLAY' });
+    const { hf, secretFile } = setup({ keyring: guardedKeyring(() => backend) });
+    const saved = await hf.save({ token: TOKEN, verify: false });
+    expect(saved.keyring).toEqual({
+      available: false,
+      reason: `No system keyring on this machine (normal on servers): the token is kept in ${secretFile}, readable only by you. Set HALOFORGE_KEYRING=off to stop looking for one.`,
+    });
+    expect(saved.warnings).toEqual(['This token was saved without verification; verify it once the Hugging Face Hub can be reached.']);
   });
 
   it('a locked keyring that reads but refuses to save: the reason stays in the status after the fallback', async () => {
@@ -141,7 +148,8 @@ describe('when the keyring cannot be used', () => {
       delete: async () => false,
     };
     const { hf } = setup({ keyring: guardedKeyring(() => locked) });
-    const expected = { available: false, reason: 'The keyring refused to save the token (Object does not exist at path “/org/freedesktop/secrets/collection/login”); it may be locked.' };
+    // The D-Bus error is for the log, not for a person.
+    const expected = { available: false, reason: 'The keyring refused to save the token; it may be locked.' };
     expect(await hf.save({ token: TOKEN, verify: false })).toMatchObject({ source: 'file', keyring: expected });
     expect((await hf.status()).keyring).toEqual(expected);
   });

@@ -1,8 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { AuditEntry } from '../../../shared/api.js';
-import { ensurePrivateDir, readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
+import { openPrivateAppend, readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
 import { redactSecrets } from '../secrets/redact.js';
 
 const MAX_BYTES = 1024 * 1024;
@@ -113,8 +112,8 @@ export class AuditLog {
     // Redaction is the last line of defence: no caller should pass a secret, but none can.
     const text = `${redactSecrets(JSON.stringify(line))}\n`;
     try {
-      ensurePrivateDir(dirname(this.path));
-      const fd = openSync(this.path, 'a', 0o600);
+      // Never through a link, and a log someone loosened is made private again.
+      const fd = openPrivateAppend(this.path);
       try {
         writeSync(fd, text);
         if (fstatSync(fd).size > this.maxBytes) {

@@ -5,6 +5,7 @@ import type { HfStatus, ModelCheck } from '../../../shared/api.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { auditLogPath } from '../paths.js';
 import { createHfAccess, type HfAccess } from '../secrets/hf-access.js';
+import { STALE_KEYRING_WARNING } from '../secrets/hf-status.js';
 import { CliError } from './main.js';
 
 const MAX_INPUT = 4096;
@@ -38,10 +39,11 @@ export async function hfLogout(): Promise<void> {
   const hf = openHfAccess();
   const before = await hf.status();
   const after = await hf.clear({ via: 'cli' });
-  process.stdout.write(before.canClear ? 'Removed the Hugging Face token Halo Forge stored.\n' : 'Halo Forge had no Hugging Face token stored.\n');
+  // A copy in a keyring that did not answer is ignored from now on and removed when it next does: that is worth saying.
+  const deferred = after.warnings.includes(STALE_KEYRING_WARNING);
+  process.stdout.write(before.canClear ? 'Removed the Hugging Face token Halo Forge stored.\n' : deferred ? '' : 'Halo Forge had no Hugging Face token stored.\n');
   if (after.source === 'hf-cache') process.stdout.write('The token the Hugging Face tools saved is theirs and still used; remove it with "hf auth logout".\n');
-  // e.g. a keyring that did not answer: its copy is removed when it next does.
-  for (const warning of after.warnings) process.stdout.write(`warning: ${warning}\n`);
+  if (before.canClear || deferred) for (const warning of after.warnings) process.stdout.write(`warning: ${warning}\n`);
 }
 
 export async function hfCheck(model: string, o: { json?: boolean }): Promise<void> {

@@ -4,6 +4,7 @@ import { isHaloError } from '../errors.js';
 import { StartupError } from '../app.js';
 import { TokenStoreCorruptError } from '../auth/token-store.js';
 import { LockTimeoutError } from '../fs/file-lock.js';
+import { SymlinkRefusedError } from '../fs/private-file.js';
 import { redactSecrets } from '../secrets/redact.js';
 import { version } from '../version.js';
 
@@ -116,7 +117,7 @@ export async function main(argv = process.argv): Promise<void> {
       out(`halo-forge: ${err.message}\n  ${err.hint}`);
       process.exit(1);
     }
-    if (err instanceof TokenStoreCorruptError || err instanceof LockTimeoutError) {
+    if (err instanceof TokenStoreCorruptError || err instanceof LockTimeoutError || err instanceof SymlinkRefusedError) {
       out(`halo-forge: ${err.message}`);
       process.exit(1);
     }

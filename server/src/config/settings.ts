@@ -1,4 +1,4 @@
-import { readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
+import { readPrivateText, writePrivateFileAtomic } from '../fs/private-file.js';
 import { withFileLock } from '../fs/file-lock.js';
 import { storageError } from '../fs/storage-error.js';
 import { dirname } from 'node:path';
@@ -26,11 +26,17 @@ export class SettingsCorruptError extends Error {
 
 /** config.json under HALOFORGE_HOME: choices that outlive a launch, such as remote access. */
 export class SettingsFile {
+  /** What had to be tightened when the file was read (a config.json others could read). */
+  readonly warnings: string[] = [];
+
   constructor(readonly path: string) {}
 
+  /** Never through a symbolic link (SymlinkRefusedError); a file or folder others could read is made private. */
   read(): Settings {
-    const text = readTextIfExists(this.path);
-    if (text === null) return structuredClone(DEFAULT_SETTINGS);
+    const read = readPrivateText(this.path);
+    if (read === null) return structuredClone(DEFAULT_SETTINGS);
+    this.warnings.push(...read.warnings);
+    const text = read.text;
     let data: unknown;
     try {
       data = JSON.parse(text);

@@ -30,6 +30,14 @@ export function storageProblem(err: unknown, dir: string): StorageProblem | null
     case 'EACCES':
     case 'EPERM':
       return { statusCode: 503, code: 'storage.denied', problem: `this user may not write to ${dir}`, remedy: 'give it write access to that folder, then try again' };
+    case 'ELOOP':
+      // A symbolic link where Halo Forge keeps a file or folder of its own (private-file.ts refuses to follow it).
+      return {
+        statusCode: 503,
+        code: 'storage.denied',
+        problem: `${(err as NodeJS.ErrnoException).path ?? dir} is a symbolic link, which Halo Forge does not follow in its own folder`,
+        remedy: 'replace the link with the real file or folder (or remove it)',
+      };
     case 'EIO':
       return { statusCode: 503, code: 'storage.failed', problem: 'the disk reported an input/output error', remedy: 'check the disk, then try again' };
     default:

@@ -1,11 +1,12 @@
 // Hugging Face access for the workstation: where its token lives, what the
 // Hub says about it, and which models it opens. Routes and the CLI both work
 // through this service; neither ever receives the token back.
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HfStatus, ModelCheck } from '../../../shared/api.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { httpError } from '../errors.js';
-import { readTextIfExists } from '../fs/private-file.js';
+import { SymlinkRefusedError } from '../fs/private-file.js';
 import { storageProblem } from '../fs/storage-error.js';
 import { buildChildEnv } from './child-env.js';
 import {
@@ -22,7 +23,7 @@ import { describeHfStatus, type HfResolution as Resolution } from './hf-status.j
 import { HubClient, hubUrl, modelIdProblem, type WhoamiOutcome } from './hub-client.js';
 import type { Keyring } from './keyring.js';
 import { openKeyring } from './keytar-keyring.js';
-import { registerSecret } from './redact.js';
+import { redactSecrets, registerSecret } from './redact.js';
 import { SecretFile } from './secret-file.js';
 import { isStale, VerificationCache, type Verification } from './verification-cache.js';
 
@@ -58,6 +59,8 @@ export interface HfAccessOptions {
   /** Re-verify a stale verdict in the background when the status is read (the server does; a CLI run asks explicitly). */
   autoVerify?: boolean;
   hubTimeoutMs?: number;
+  /** Where details for an administrator go (the server's log): what the keyring library said. */
+  log?: (message: string) => void;
 }
 
 /** After a background verification could not reach the Hub, wait this long before the next one. */
@@ -78,6 +81,8 @@ class HfAccessService implements HfAccess {
   private readonly hub: HubClient;
   private readonly now: () => Date;
   private readonly autoVerify: boolean;
+  private readonly log: ((message: string) => void) | undefined;
+  private loggedDetail: string | null = null;
   private background: Promise<void> | null = null;
   private nextBackgroundAt = 0;
 
@@ -90,6 +95,7 @@ class HfAccessService implements HfAccess {
     this.hub = new HubClient(hubUrl(opts.env), { fetch: opts.fetch, timeoutMs: opts.hubTimeoutMs });
     this.now = opts.now ?? (() => new Date());
     this.autoVerify = opts.autoVerify ?? true;
+    this.log = opts.log;
   }
 
   async status(): Promise<HfStatus> {
@@ -117,6 +123,8 @@ class HfAccessService implements HfAccess {
     }
     const problem = hfTokenShapeProblem(token);
     if (problem) throw httpError(400, 'hf.invalid_token', problem);
+    // Before the first request that carries it: a Hub that echoes it back (in any case or encoding) must find it masked.
+    registerSecret(token);
 
     let verdict: Omit<Verification, 'fingerprint'>;
     if (request.verify) {
@@ -213,20 +221,27 @@ class HfAccessService implements HfAccess {
     let file: string | null = null;
     try {
       const read = this.file.read();
-      file = read?.value ?? null;
-      if (read?.warning) warnings.push(read.warning);
+      if (read) warnings.push(...read.warnings);
+      const problem = read ? hfTokenShapeProblem(read.value) : null;
+      // Whatever else is in that file (a config someone linked or copied there) is never sent to the Hub as a token.
+      if (problem) warnings.push(`${this.file.path} does not hold a Hugging Face token, so it is not used (${problem.replace(/\.$/, '')}). Save a token again, or remove the file.`);
+      else file = read?.value ?? null;
     } catch (err) {
-      warnings.push(`Could not read ${this.file.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+      warnings.push(err instanceof SymlinkRefusedError ? err.message : `Could not read ${this.file.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
     }
     const sources: HfCredentialSources = { env: envHfToken(this.env), keyring, file, hfCache: this.readHfCache() };
     for (const token of [sources.env?.token, keyring, file, sources.hfCache]) registerSecret(token);
-    return { sources, credential: resolveHfCredential(sources), keyring: this.keyring.state(), keyringStale, warnings };
+    const state = this.keyring.state();
+    // The library's words (D-Bus errors) are for the log; the status says what they mean.
+    if (state.detail && state.detail !== this.loggedDetail) this.log?.(`System keyring: ${redactSecrets(state.detail)}`);
+    this.loggedDetail = state.detail ?? null;
+    return { sources, credential: resolveHfCredential(sources), keyring: state, keyringStale, keyringMayHold: this.keyring.mayHold(), warnings };
   }
 
-  /** The Hugging Face tools' token, when it looks like one; read, never written. */
+  /** The Hugging Face tools' token, when it looks like one; read, never written (their file, their links). */
   private readHfCache(): string | null {
     try {
-      const token = readTextIfExists(hfCacheTokenPath(this.env))?.trim() ?? '';
+      const token = readFileSync(hfCacheTokenPath(this.env), 'utf8').trim();
       return token && hfTokenShapeProblem(token) === null ? token : null;
     } catch {
       return null;

@@ -14,6 +14,8 @@ export interface HfResolution {
   keyringStale: boolean;
   /** Found while reading (a file tightened, a file unreadable...). */
   warnings: string[];
+  /** Halo Forge saved a token in the keyring that is not known to be gone: one may be there even while the keyring cannot be asked. */
+  keyringMayHold?: boolean;
 }
 
 export const WRITE_TOKEN_WARNING =
@@ -42,7 +44,7 @@ export function describeHfStatus(r: HfResolution, verdict: Verification | null, 
     tokenName: verified ? verdict.tokenName : null,
     role: verified ? verdict.role : null,
     canClear: credential?.source === 'keyring' || credential?.source === 'file',
-    keyring: { available: r.keyring.available, reason: r.keyring.reason },
+    keyring: { available: r.keyring.available, reason: keyringReason(r, paths.secretFile) },
     checkedAt: verdict?.checkedAt ?? null,
     message: message(r, verdict, paths),
     warnings,
@@ -50,10 +52,24 @@ export function describeHfStatus(r: HfResolution, verdict: Verification | null, 
   };
 }
 
-function message({ credential, sources, keyring }: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): string {
-  if (!credential && !keyring.available && !keyring.absent) {
+/**
+ * Why the keyring is not used, in plain words. With no Secret Service to
+ * reach (a server over SSH) that is normal, and the person needs to hear
+ * where the token is kept instead, not a D-Bus error (that goes to the log).
+ */
+function keyringReason({ keyring, keyringMayHold }: HfResolution, secretFile: string): string | null {
+  if (!keyring.noService) return keyring.reason;
+  if (keyringMayHold) {
+    return `The system keyring cannot be reached from this session (no D-Bus session, as over SSH), so a token saved there from the desktop cannot be read now. A token saved now is kept in ${secretFile}, readable only by you.`;
+  }
+  return `No system keyring on this machine (normal on servers): the token is kept in ${secretFile}, readable only by you. Set HALOFORGE_KEYRING=off to stop looking for one.`;
+}
+
+function message({ credential, sources, keyring, keyringMayHold }: HfResolution, verdict: Verification | null, paths: { secretFile: string; hfCache: string }): string {
+  // A machine with no Secret Service at all, where nothing was ever saved in one, simply has no token.
+  if (!credential && !keyring.available && !keyring.absent && (!keyring.noService || keyringMayHold)) {
     // Not "no token": one may be saved there, and nothing was removed.
-    return `The system keyring is not answering, so a Hugging Face token saved there cannot be read right now; nothing was removed, and it is used again once the keyring answers. Start or unlock the keyring, then check again. (${keyring.reason ?? 'No reason given.'})`;
+    return `The system keyring is not answering, so a Hugging Face token saved there cannot be read right now; nothing was removed, and it is used again once the keyring answers. Start or unlock the keyring, then check again.`;
   }
   if (!credential) {
     return `No Hugging Face token: open models download fine; gated and private ones need a read token.${sources.hfCache ? ' The Hugging Face tools have one saved on this machine: adopt it to use it.' : ''}`;

@@ -3,7 +3,7 @@
 // callers decide what is an error for their user.
 import type { HfRole, ModelCheck } from '../../../shared/api.js';
 import { httpError } from '../errors.js';
-import { redactSecrets } from './redact.js';
+import { looksLikeSecret, redactSecrets } from './redact.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
@@ -32,9 +32,10 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$/;
 
 /** Null when `model` is a repo id the Hub could know (`org/name` or a legacy `name`), else why not. */
 export function modelIdProblem(model: string): string | null {
+  // People paste tokens into the wrong field: one must not travel to the Hub in a URL path, nor be quoted back.
+  if (looksLikeSecret(model)) return 'This looks like an access token, not a Hugging Face model id; it was not sent anywhere. Use the form org/name, e.g. meta-llama/Llama-3.1-8B.';
   const parts = model.split('/');
   const ok = parts.length <= 2 && parts.every((p) => SEGMENT.test(p) && !p.includes('--') && !p.includes('..') && !/[.-]$/.test(p) && !p.endsWith('.git'));
-  // The message quotes what was sent, and people paste tokens into the wrong field.
   return ok ? null : `"${redactSecrets(model.slice(0, 100))}" is not a Hugging Face model id; use the form org/name, e.g. meta-llama/Llama-3.1-8B.`;
 }
 
@@ -67,18 +68,21 @@ export class HubClient {
     const fetchAndKeep: typeof fetch = async (input, init) => (last = await this.fetch(input, init));
     try {
       const me = await whoAmI({ accessToken: token, hubUrl: this.url, fetch: fetchAndKeep });
+      if (typeof me?.name !== 'string' || !me.name) return { kind: 'unreachable', reason: unreadable(this.url, 'its whoami answer names no user'), retryAfter: null };
       const access = me.auth.accessToken as { displayName?: string; role?: string; fineGrained?: FineGrained } | undefined;
       const role = toRole(access?.role);
       return { kind: 'ok', username: me.name, tokenName: access?.displayName ?? null, role, canWrite: canWrite(role, access?.fineGrained) };
     } catch (err) {
       if (err instanceof HubApiError) {
         const answer = last ? readHeaders(last as Response) : null;
-        const reason = hubReason(err.data, answer?.errorMessage ?? null) ?? `the Hub answered ${err.statusCode}`;
+        const reason = hubReason(err.data, answer) ?? `the Hub answered ${err.statusCode}`;
         if (err.statusCode === 401 || err.statusCode === 403) return { kind: 'rejected', reason };
         if (err.statusCode === 429) return rateLimited(this.url, answer?.retryAfter ?? null);
         return { kind: 'unreachable', reason: `The Hugging Face Hub at ${this.url} answered ${err.statusCode} (${reason}).`, retryAfter: null };
       }
       if (err instanceof TypeError && /must start with 'hf_'/.test(err.message)) return { kind: 'rejected', reason: 'the token does not start with "hf_"' };
+      // JSON.parse quotes the text it could not read, and that text may echo the token.
+      if (err instanceof SyntaxError) return { kind: 'unreachable', reason: unreadable(this.url, 'its whoami answer is not valid JSON'), retryAfter: null };
       return { kind: 'unreachable', reason: unreachableReason(this.url, err), retryAfter: null };
     }
   }
@@ -98,7 +102,11 @@ export class HubClient {
     if (info.status !== 200) return this.refusal(info, model, url, token, null) ?? result('unreachable', null, `The Hub answered ${info.status} for ${model}; try again later.`);
 
     const body = info.body as { gated?: unknown; private?: unknown } | null;
-    const gated = body?.gated === 'auto' || body?.gated === 'manual' ? body.gated : false;
+    // Only an answer that says the model is not gated grants access without asking; one we cannot read is no grant.
+    if (body === null || typeof body !== 'object' || Array.isArray(body) || (body.gated !== false && body.gated !== 'auto' && body.gated !== 'manual')) {
+      return result('unreachable', null, unreadable(this.url, `its model info for ${model} does not say whether the model is gated`));
+    }
+    const gated = body.gated;
     if (gated === false) {
       return result('granted', false, body?.private === true ? `This workstation's token can download the private model ${model}.` : `${model} is open: it can be downloaded without accepting a license.`);
     }
@@ -117,7 +125,7 @@ export class HubClient {
   /** The meaning of a refusal, keyed on the status and X-Error-Code; null for answers it does not know. */
   private refusal(answer: HubAnswer, model: string, url: string, token: string | null, gated: ModelCheck['gated']): ModelCheck | null {
     const result = (access: ModelCheck['access'], message: string): ModelCheck => ({ model, access, gated, url, message });
-    const reason = hubReason(answer.body, answer.errorMessage);
+    const reason = hubReason(answer.body, answer);
     if (answer.status === 429) return result('unreachable', rateLimited(this.url, answer.retryAfter).reason);
     if (answer.status >= 500) return result('unreachable', `The Hugging Face Hub answered ${answer.status}; try again later.`);
     if (answer.errorCode === 'GatedRepo') {
@@ -157,14 +165,25 @@ export class HubClient {
       return { unreachable: unreachableReason(this.url, err) };
     }
     const answer = readHeaders(response);
-    if (method === 'GET' && (response.headers.get('content-type') ?? '').includes('json')) {
-      try {
-        answer.body = await response.json();
-      } catch {
-        answer.body = null;
-      }
-    } else {
+    if (method === 'HEAD') {
       await response.body?.cancel();
+      return answer;
+    }
+    const type = response.headers.get('content-type') ?? '';
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      return { unreachable: unreachableReason(this.url, err) };
+    }
+    try {
+      answer.body = type.includes('json') ? JSON.parse(text) : null;
+    } catch {
+      answer.body = null;
+    }
+    // An error answer is read from its status and X-Error-Code; a success has to be read from its body.
+    if (answer.status < 300 && (answer.body === null || typeof answer.body !== 'object')) {
+      return { unreachable: unreadable(this.url, `it answered ${answer.status} with ${type.includes('json') ? 'malformed JSON' : `no JSON (${type.split(';')[0] || 'no content type'})`}`) };
     }
     return answer;
   }
@@ -199,10 +218,34 @@ function readHeaders(response: Response): HubAnswer {
   };
 }
 
-function hubReason(body: unknown, header: string | null): string | null {
+const MAX_REASON = 160;
+/** A run this long of token-ish characters is a token, a hash or an encoded blob, not words a person reads. */
+const OPAQUE_RUN = /[A-Za-z0-9_+/=%-]{24,}/g;
+
+/**
+ * The Hub's reason for a refusal, fit to show to anyone who can read the
+ * status: the Hub's error text is not ours and may echo the token in any
+ * form (upper-cased, base64), so it is masked, stripped of long opaque runs
+ * and control characters, and cut short. Without a readable text, the
+ * X-Error-Code stands in.
+ */
+export function hubReason(body: unknown, answer: { errorCode: string | null; errorMessage: string | null } | null): string | null {
   const error = (body as { error?: unknown } | null | undefined)?.error;
-  const text = typeof error === 'string' && error ? error : header;
-  return text ? redactSecrets(text.replace(/\.$/, '').slice(0, 300)) : null;
+  const raw = typeof error === 'string' && error.trim() ? error : answer?.errorMessage;
+  const text = raw
+    ? redactSecrets(raw)
+        .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+        .replace(OPAQUE_RUN, '[…]')
+        .replace(/\s+/g, ' ')
+        .trim()
+    : '';
+  if (text) return (text.length > MAX_REASON ? `${text.slice(0, MAX_REASON - 1)}…` : text).replace(/\.$/, '');
+  const code = answer?.errorCode;
+  return code && /^[A-Za-z][A-Za-z0-9]{0,39}$/.test(code) ? code : null;
+}
+
+function unreadable(url: string, what: string): string {
+  return `The Hugging Face Hub at ${url} gave an answer Halo Forge cannot read (${what}); it may not be a Hugging Face Hub or mirror. Check HF_ENDPOINT, or try again later.`;
 }
 
 function rateLimited(url: string, retryAfter: number | null): { kind: 'unreachable'; reason: string; retryAfter: number | null } {

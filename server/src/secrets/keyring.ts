@@ -17,6 +17,28 @@ export interface KeyringState {
   reason: string | null;
   /** There is no keyring to ask (turned off, or its library is missing), as opposed to one that did not answer: nothing can be saved in it. */
   absent?: boolean;
+  /**
+   * No Secret Service can be reached at all (no D-Bus session: the usual
+   * headless server over SSH), as opposed to a keyring that stopped answering.
+   * A token saved from a desktop session may still be in it.
+   */
+  noService?: boolean;
+  /** The library's own words (D-Bus errors): for the log, never for a person. */
+  detail?: string;
+}
+
+/** What a person is told when no Secret Service can be reached; hf-status.ts adds where the token is kept instead. */
+export const NO_KEYRING_REASON = 'No system keyring on this machine (normal on servers).';
+
+/**
+ * libsecret's ways of saying there is no session bus to find a Secret
+ * Service on: no DBUS_SESSION_BUS_ADDRESS and no display to autolaunch one,
+ * or an address whose socket is gone.
+ */
+const NO_SESSION_BUS = [/Cannot autolaunch D-Bus/i, /Unable to autolaunch/i, /Could not connect: (No such file or directory|Connection refused)/i, /DBUS_SESSION_BUS_ADDRESS/];
+
+export function isNoSecretService(message: string): boolean {
+  return NO_SESSION_BUS.some((p) => p.test(message));
 }
 
 export interface Keyring {
@@ -41,6 +63,9 @@ export class KeyringUnavailableError extends Error {
  * process saved can be in it.
  */
 export class KeyringAbsentError extends KeyringUnavailableError {}
+
+/** A call outlived its timeout: it may still run (a keyring unlocked later carries out the save it was waiting on). */
+export class KeyringTimeoutError extends KeyringUnavailableError {}
 
 /** The keyring was turned off on purpose: nothing can have been saved in it. */
 export class KeyringDisabledError extends KeyringAbsentError {}
@@ -91,7 +116,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
   let state: KeyringState = { available: true, reason: null };
   // A locked collection still answers reads (with nothing) but refuses writes:
   // a refused save stays the reason until a save succeeds.
-  let writeProblem: string | null = null;
+  let writeProblem: { reason: string; detail: string } | null = null;
   let quietUntil = 0;
   // The backend call in progress; `freed` resolves when it returns or outlives its timeout, whichever comes first.
   let outstanding: Outstanding | null = null;
@@ -150,7 +175,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
           mine.overdue = true;
           mine.free();
         }
-        reject(new KeyringUnavailableError(reason));
+        reject(new KeyringTimeoutError(reason));
       }, timeoutMs);
     });
     const attempt = (async () => {
@@ -172,10 +197,15 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
       return result;
     } catch (err) {
       if (err instanceof KeyringUnavailableError) throw err;
-      const message = (err as Error)?.message ?? String(err);
-      const reason = writing ? `The keyring refused to save the token (${message}); it may be locked.` : `No Secret Service answered: ${message}`;
-      if (writing) writeProblem = reason;
-      state = { available: false, reason };
+      const detail = (err as Error)?.message ?? String(err);
+      // D-Bus's words go to the log (state.detail); a person reads what they mean.
+      if (isNoSecretService(detail)) {
+        state = { available: false, reason: NO_KEYRING_REASON, noService: true, detail };
+        throw new KeyringUnavailableError(NO_KEYRING_REASON);
+      }
+      const reason = writing ? 'The keyring refused to save the token; it may be locked.' : 'The system keyring did not answer.';
+      if (writing) writeProblem = { reason, detail };
+      state = { available: false, reason, detail };
       throw new KeyringUnavailableError(reason);
     } finally {
       clearTimeout(timer);
@@ -194,7 +224,7 @@ export function guardedKeyring(load: () => KeyringBackend, options: GuardOptions
   }
 
   return {
-    state: () => (state.available && writeProblem ? { available: false, reason: writeProblem } : state),
+    state: () => (state.available && writeProblem ? { available: false, ...writeProblem } : state),
     get,
     set: (account, value) => call((b) => b.set(service, account, value), true),
     delete: (account) => call((b) => b.delete(service, account)),

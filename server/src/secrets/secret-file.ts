@@ -1,20 +1,20 @@
-import { rmSync } from 'node:fs';
-import { readTextIfExists, removeLeftoverTemps, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
+import { readPrivateText, removeLeftoverTemps, removeStateFile, writePrivateFileAtomic } from '../fs/private-file.js';
 
 /**
  * One secret in a file of its own: 0600 from the moment it exists, in a 0700
- * directory, replaced atomically. For hosts without a keyring.
+ * directory, replaced atomically. For hosts without a keyring. Never read
+ * through a symbolic link: a linked file's content would be sent to the Hub
+ * as a bearer token.
  */
 export class SecretFile {
   constructor(readonly path: string) {}
 
-  /** The secret, or null; a file others could read is tightened first and the warning returned. */
-  read(): { value: string; warning: string | null } | null {
-    const text = readTextIfExists(this.path);
-    if (text === null) return null;
-    const warning = tightenFileMode(this.path);
-    const value = text.trim();
-    return value ? { value, warning } : null;
+  /** The secret, or null; a file or folder others could reach is tightened first and the warnings returned. */
+  read(): { value: string; warnings: string[] } | null {
+    const read = readPrivateText(this.path);
+    if (read === null) return null;
+    const value = read.text.trim();
+    return value ? { value, warnings: read.warnings } : null;
   }
 
   write(value: string): void {
@@ -24,8 +24,6 @@ export class SecretFile {
   /** True when there was a file to remove. A copy that a write killed midway left in a temp file goes too. */
   remove(): boolean {
     removeLeftoverTemps(this.path);
-    if (readTextIfExists(this.path) === null) return false;
-    rmSync(this.path, { force: true });
-    return true;
+    return removeStateFile(this.path);
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { HfRole } from '../../../shared/api.js';
-import { readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
+import { readPrivateText, writePrivateFileAtomic } from '../fs/private-file.js';
 import { haloHome } from '../paths.js';
 
 /** The Hub rate-limits whoami strictly: a verdict stands this long before it is asked again. */
@@ -64,10 +64,10 @@ export class VerificationCache {
 
   private read(): Verification[] {
     try {
-      const parsed = JSON.parse(readTextIfExists(this.path) ?? '{}') as { entries?: Verification[] };
+      const parsed = JSON.parse(readPrivateText(this.path)?.text ?? '{}') as { entries?: Verification[] };
       return Array.isArray(parsed.entries) ? parsed.entries.filter((v) => typeof v?.fingerprint === 'string') : [];
     } catch {
-      // A damaged cache only costs a re-verification.
+      // A damaged (or linked) cache only costs a re-verification; a link is never followed.
       return [];
     }
   }
