@@ -2,6 +2,7 @@
 // and the desktop shell (electron/). It imports nothing, so any of them may
 // import it without reaching into another's room.
 import type { ModelErrorCode } from './models.js';
+import type { RunErrorCode } from './runs.js';
 
 /** The localStorage key the spec names, so automation can pre-seed it. */
 export const API_TOKEN_STORAGE_KEY = 'halo-forge:api-token';
@@ -43,7 +44,8 @@ export type ErrorCode =
   /** The disk failed the write: nothing was saved (HTTP 503). */
   | 'storage.failed'
   | 'internal'
-  | ModelErrorCode;
+  | ModelErrorCode
+  | RunErrorCode;
 
 export interface ApiError {
   error: ErrorCode;
