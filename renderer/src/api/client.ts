@@ -15,8 +15,9 @@ import {
   type TokenCreateRequest,
   type TokenInfo,
 } from '../../../shared/api';
+import type { MetricPoint, Recipe, RecipeRequest, RunInfo, RunStartRequest } from '../../../shared/runs';
 import { ApiFailure } from './failure';
-import { readEventStream } from './event-stream';
+import { readEventStream, type ServerSentEvent } from './event-stream';
 
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
@@ -103,6 +104,52 @@ export function createApiClient(options: ApiClientOptions = {}) {
     return (await response.json()) as T;
   }
 
+  /**
+   * Follows a server-sent event stream until it ends (resolves) or fails
+   * (rejects), also when nothing, not even a keepalive, arrives for
+   * ACTIVITY_IDLE_MS. `onOpen` fires once the server has accepted the stream.
+   * A malformed event is skipped; the next one still counts.
+   */
+  async function follow(path: string, doing: string, name: string, opts: { signal: AbortSignal; onOpen?: () => void }, onEvent: (event: ServerSentEvent) => void): Promise<void> {
+    const connection = new AbortController();
+    const stop = () => connection.abort();
+    if (opts.signal.aborted) stop();
+    opts.signal.addEventListener('abort', stop, { once: true });
+    let silent = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const heardFrom = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        silent = true;
+        connection.abort();
+      }, ACTIVITY_IDLE_MS);
+    };
+    try {
+      heardFrom();
+      const response = await send(path, { doing, accept: 'text/event-stream', signal: connection.signal });
+      if (!response.body) throw new ApiFailure('http', `The ${name} came back empty.`, response.status);
+      opts.onOpen?.();
+      await readEventStream(
+        response.body,
+        (event) => {
+          try {
+            onEvent(event);
+          } catch {
+            // skipped, see above
+          }
+        },
+        connection.signal,
+        heardFrom,
+      );
+    } catch (err) {
+      if (!silent) throw err;
+    } finally {
+      clearTimeout(watchdog);
+      opts.signal.removeEventListener('abort', stop);
+    }
+    if (silent) throw new ApiFailure('network', `The ${name} went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
+  }
+
   return {
     onTokenRefused(handler: TokenRefusedHandler): void {
       tokenRefused = handler;
@@ -141,6 +188,25 @@ export function createApiClient(options: ApiClientOptions = {}) {
     listTokens: async () => (await json<{ tokens: TokenInfo[] }>('/tokens', { doing: 'loading the API tokens' })).tokens,
     createToken: (request: TokenCreateRequest) => json<TokenCreated>('/tokens', { method: 'POST', body: request, doing: 'creating an API token' }),
     revokeToken: (name: string) => json<TokenInfo>(`/tokens/${encodeURIComponent(name)}`, { method: 'DELETE', doing: `revoking the token “${name}”` }),
+
+    listRuns: async () => (await json<{ runs: RunInfo[] }>('/runs', { doing: 'loading the runs' })).runs,
+    startRun: (request: RunStartRequest) => json<RunInfo>('/runs', { method: 'POST', body: request, doing: 'starting a run' }),
+    stopRun: (id: string) => json<RunInfo>(`/runs/${encodeURIComponent(id)}/stop`, { method: 'POST', doing: 'stopping a run' }),
+    runMetrics: async (id: string) => (await json<{ points: MetricPoint[] }>(`/runs/${encodeURIComponent(id)}/metrics`, { doing: 'loading a run’s metrics' })).points,
+    listRecipes: async () => (await json<{ recipes: Recipe[] }>('/runs/recipes', { doing: 'loading the recipes' })).recipes,
+    saveRunAsRecipe: (id: string, name: string) => json<Recipe>(`/runs/${encodeURIComponent(id)}/recipe`, { method: 'POST', body: { name }, doing: `saving the recipe “${name}”` }),
+    createRecipe: (request: RecipeRequest) => json<Recipe>('/runs/recipes', { method: 'POST', body: request, doing: `saving the recipe “${request.name}”` }),
+    deleteRecipe: (name: string) => json<Recipe>(`/runs/recipes/${encodeURIComponent(name)}`, { method: 'DELETE', doing: `deleting the recipe “${name}”` }),
+    startRecipe: (name: string) => json<RunInfo>(`/runs/recipes/${encodeURIComponent(name)}/start`, { method: 'POST', body: {}, doing: `starting the recipe “${name}”` }),
+    /** Follows one run: its state, the tail of its log then live output, every metric point; resolves after `end` (the server closes the stream). */
+    async followRun(id: string, handlers: { onRun: (run: RunInfo) => void; onLog: (text: string) => void; onMetric: (point: MetricPoint) => void; onEnd: (run: RunInfo) => void }, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      await follow(`/runs/${encodeURIComponent(id)}/events`, 'following a run', 'run’s event stream', opts, (event) => {
+        if (event.event === 'log') handlers.onLog((JSON.parse(event.data) as { text: string }).text);
+        else if (event.event === 'metric') handlers.onMetric(JSON.parse(event.data) as MetricPoint);
+        else if (event.event === 'run') handlers.onRun(JSON.parse(event.data) as RunInfo);
+        else if (event.event === 'end') handlers.onEnd(JSON.parse(event.data) as RunInfo);
+      });
+    },
 
     recentActivity: async (limit = 25) => (await json<{ entries: AuditEntry[] }>(`/audit?limit=${limit}`, { doing: 'loading recent activity' })).entries,
     /**

@@ -1,0 +1,244 @@
+import { create } from 'zustand';
+import type { AuthSession } from '../../../shared/api';
+import { FINISHED_RUN_STATES, type MetricPoint, type Recipe, type RunInfo, type RunStartRequest } from '../../../shared/runs';
+import { api } from '../api/client';
+import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { appendLog, EMPTY_LOG, type RunLog } from '../lib/run-log';
+import { mergePoints } from '../lib/run-metrics';
+import type { LiveState } from './activity';
+
+const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
+/** The list has no stream of its own; a local list every few seconds costs nothing. */
+export const LIST_REFRESH_MS = 3_000;
+
+/** What the browser holds of one run it is watching: the live log and its metric points. */
+export interface RunView {
+  log: RunLog;
+  points: MetricPoint[];
+  /** `ended`: the run is finished and the stream said all it had. */
+  live: LiveState | 'ended';
+  error: Explained | null;
+}
+
+const EMPTY_VIEW: RunView = { log: EMPTY_LOG, points: [], live: 'off', error: null };
+
+export function isFinished(run: Pick<RunInfo, 'state'>): boolean {
+  return FINISHED_RUN_STATES.includes(run.state);
+}
+
+/** Newest first, as the backend lists them; a run seen again replaces itself. */
+export function upsertRun(runs: readonly RunInfo[], run: RunInfo): RunInfo[] {
+  const at = runs.findIndex((r) => r.id === run.id);
+  if (at >= 0) return runs.map((r, i) => (i === at ? run : r));
+  return [run, ...runs].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+}
+
+/** What this browser's token may do with runs, and, where it may not, why (shown beside the disabled control). */
+export interface RunPermissions {
+  watch: boolean;
+  /** Start a saved recipe, stop a run. */
+  operate: boolean;
+  /** Start any command, save and delete recipes. */
+  admin: boolean;
+  operateWhy: string | null;
+  adminWhy: string | null;
+}
+
+export function runPermissions(session: AuthSession | null): RunPermissions {
+  const scope = !session ? null : session.token ? session.token.scope : session.authRequired ? null : 'admin';
+  const operate = scope === 'admin' || scope === 'operate';
+  const admin = scope === 'admin';
+  return {
+    watch: scope !== null,
+    operate,
+    admin,
+    operateWhy: operate ? null : 'Starting recipes and stopping runs needs a token with the operate or admin scope; this one can only watch.',
+    adminWhy: admin ? null : 'Starting a command runs it as the workstation’s user, so it needs an admin token (or a browser on the workstation). Saved recipes can be started with operate.',
+  };
+}
+
+interface RunsState {
+  runs: RunInfo[];
+  loaded: boolean;
+  error: Explained | null;
+  recipes: Recipe[];
+  recipesLoaded: boolean;
+  recipesError: Explained | null;
+  views: Record<string, RunView>;
+  /** What is under way: "start", "recipe:NAME", "stop:ID", "save:ID", "delete:NAME". */
+  busy: string | null;
+  actionError: Explained | null;
+  load(): Promise<void>;
+  loadRecipes(): Promise<void>;
+  start(request: RunStartRequest): Promise<RunInfo | null>;
+  startRecipe(name: string): Promise<RunInfo | null>;
+  saveRecipe(runId: string, name: string): Promise<Recipe | null>;
+  deleteRecipe(name: string): Promise<boolean>;
+  stop(id: string): Promise<boolean>;
+  clearActionError(): void;
+  receiveRun(run: RunInfo): void;
+  receiveLog(id: string, text: string): void;
+  receivePoints(id: string, points: MetricPoint[]): void;
+  /** Follows one run's events (log, metrics, state) until it ends; returns the function that stops watching. */
+  watch(id: string): () => void;
+  /** Refreshes the list every few seconds; returns the function that stops it. */
+  poll(): () => void;
+}
+
+export const useRuns = create<RunsState>()((set, get) => {
+  const view = (id: string): RunView => get().views[id] ?? EMPTY_VIEW;
+  const updateView = (id: string, change: (v: RunView) => Partial<RunView>) => {
+    const current = view(id);
+    set({ views: { ...get().views, [id]: { ...current, ...change(current) } } });
+  };
+
+  async function act<T>(busy: string, work: () => Promise<T>): Promise<T | null> {
+    set({ busy, actionError: null });
+    try {
+      return await work();
+    } catch (err) {
+      set({ actionError: explainFailure(err) });
+      return null;
+    } finally {
+      set({ busy: null });
+    }
+  }
+
+  return {
+    runs: [],
+    loaded: false,
+    error: null,
+    recipes: [],
+    recipesLoaded: false,
+    recipesError: null,
+    views: {},
+    busy: null,
+    actionError: null,
+
+    async load() {
+      try {
+        set({ runs: await api.listRuns(), loaded: true, error: null });
+      } catch (err) {
+        set({ loaded: true, error: explainFailure(err) });
+      }
+    },
+
+    async loadRecipes() {
+      try {
+        set({ recipes: await api.listRecipes(), recipesLoaded: true, recipesError: null });
+      } catch (err) {
+        set({ recipesLoaded: true, recipesError: explainFailure(err) });
+      }
+    },
+
+    async start(request) {
+      const run = await act('start', () => api.startRun(request));
+      if (run) get().receiveRun(run);
+      return run;
+    },
+
+    async startRecipe(name) {
+      const run = await act(`recipe:${name}`, () => api.startRecipe(name));
+      if (run) get().receiveRun(run);
+      return run;
+    },
+
+    async saveRecipe(runId, name) {
+      const recipe = await act(`save:${runId}`, () => api.saveRunAsRecipe(runId, name));
+      if (recipe) set({ recipes: [...get().recipes.filter((r) => r.name !== recipe.name), recipe].sort((a, b) => a.name.localeCompare(b.name)) });
+      return recipe;
+    },
+
+    async deleteRecipe(name) {
+      const removed = await act(`delete:${name}`, () => api.deleteRecipe(name));
+      if (removed) set({ recipes: get().recipes.filter((r) => r.name !== name) });
+      return removed !== null;
+    },
+
+    async stop(id) {
+      const run = await act(`stop:${id}`, () => api.stopRun(id));
+      if (run) get().receiveRun(run);
+      return run !== null;
+    },
+
+    clearActionError() {
+      set({ actionError: null });
+    },
+
+    receiveRun(run) {
+      set({ runs: upsertRun(get().runs, run) });
+    },
+
+    receiveLog(id, text) {
+      updateView(id, (v) => ({ log: appendLog(v.log, text) }));
+    },
+
+    receivePoints(id, points) {
+      updateView(id, (v) => ({ points: mergePoints(v.points, points) }));
+    },
+
+    watch(id) {
+      const controller = new AbortController();
+      let attempt = 0;
+      let ended = false;
+      let timer: ReturnType<typeof setTimeout> | null = null;
+
+      const connect = async () => {
+        updateView(id, () => ({ live: attempt === 0 ? 'connecting' : 'reconnecting' }));
+        try {
+          await api.followRun(
+            id,
+            {
+              onRun: (run) => get().receiveRun(run),
+              onLog: (text) => get().receiveLog(id, text),
+              onMetric: (point) => get().receivePoints(id, [point]),
+              onEnd: (run) => {
+                ended = true;
+                get().receiveRun(run);
+              },
+            },
+            {
+              signal: controller.signal,
+              onOpen: () => {
+                attempt = 0;
+                // Each connection starts with the log's tail again: start the page's copy afresh.
+                updateView(id, () => ({ live: 'live', error: null, log: EMPTY_LOG }));
+              },
+            },
+          );
+        } catch (err) {
+          if (controller.signal.aborted) return;
+          // A refused token, a too-small scope or a run that is gone will not get better by retrying.
+          if (err instanceof ApiFailure && (err.status === 401 || err.status === 403 || err.status === 404)) {
+            updateView(id, () => ({ live: 'off', error: explainFailure(err) }));
+            return;
+          }
+        }
+        if (controller.signal.aborted) return;
+        if (ended) {
+          updateView(id, () => ({ live: 'ended' }));
+          return;
+        }
+        const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
+        attempt++;
+        updateView(id, () => ({ live: 'reconnecting' }));
+        timer = setTimeout(() => void connect(), wait);
+      };
+      void connect();
+
+      return () => {
+        controller.abort();
+        if (timer) clearTimeout(timer);
+        // The log and points are let go with the page: watching again replays them.
+        const { [id]: _gone, ...rest } = get().views;
+        set({ views: rest });
+      };
+    },
+
+    poll() {
+      void get().load();
+      const timer = setInterval(() => void get().load(), LIST_REFRESH_MS);
+      return () => clearInterval(timer);
+    },
+  };
+});
