@@ -13,9 +13,10 @@ import { AUTH_WORDS, OverviewScreen } from './screens/overview';
 import { ConnectionScreen } from './screens/connection';
 import { HuggingFaceScreen } from './screens/huggingface';
 import { ApiTokensScreen } from './screens/api-tokens';
+import { RunsScreen } from './screens/runs';
 
-const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
-const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, runs: RunsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
   const route = useNavigation((s) => s.route);

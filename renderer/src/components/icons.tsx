@@ -21,6 +21,9 @@ const PATHS = {
   key: 'M12.5 7.5a3 3 0 11-6 0 3 3 0 016 0zM11.6 9.6l5.4 5.4M14.5 12.5l1.5-1.5',
   activity: 'M2 10h3.5l2.5-6 4 12 2.5-6H18',
   qr: 'M3 3h5v5H3zM12 3h5v5h-5zM3 12h5v5H3zM12 12h2v2h-2zM15 15h2v2h-2zM15 12h2M12 15v2',
+  runs: 'M3 16.5h14M5 13.5l3.5-4 3 2.5L16 5.5M13 5.5h3v3',
+  play: 'M6 4l10 6-10 6z',
+  stop: 'M5 5h10v10H5z',
 } as const;
 
 export type IconName = keyof typeof PATHS;

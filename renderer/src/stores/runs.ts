@@ -1,11 +1,12 @@
 import { create } from 'zustand';
-import type { AuthSession } from '../../../shared/api';
 import { FINISHED_RUN_STATES, type MetricPoint, type Recipe, type RunInfo, type RunStartRequest } from '../../../shared/runs';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
 import { appendLog, EMPTY_LOG, type RunLog } from '../lib/run-log';
 import { mergePoints } from '../lib/run-metrics';
 import type { LiveState } from './activity';
+
+export { runPermissions, type RunPermissions } from '../lib/run-permissions';
 
 const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
 /** The list has no stream of its own; a local list every few seconds costs nothing. */
@@ -31,30 +32,6 @@ export function upsertRun(runs: readonly RunInfo[], run: RunInfo): RunInfo[] {
   const at = runs.findIndex((r) => r.id === run.id);
   if (at >= 0) return runs.map((r, i) => (i === at ? run : r));
   return [run, ...runs].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
-}
-
-/** What this browser's token may do with runs, and, where it may not, why (shown beside the disabled control). */
-export interface RunPermissions {
-  watch: boolean;
-  /** Start a saved recipe, stop a run. */
-  operate: boolean;
-  /** Start any command, save and delete recipes. */
-  admin: boolean;
-  operateWhy: string | null;
-  adminWhy: string | null;
-}
-
-export function runPermissions(session: AuthSession | null): RunPermissions {
-  const scope = !session ? null : session.token ? session.token.scope : session.authRequired ? null : 'admin';
-  const operate = scope === 'admin' || scope === 'operate';
-  const admin = scope === 'admin';
-  return {
-    watch: scope !== null,
-    operate,
-    admin,
-    operateWhy: operate ? null : 'Starting recipes and stopping runs needs a token with the operate or admin scope; this one can only watch.',
-    adminWhy: admin ? null : 'Starting a command runs it as the workstation’s user, so it needs an admin token (or a browser on the workstation). Saved recipes can be started with operate.',
-  };
 }
 
 interface RunsState {
