@@ -56,7 +56,7 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
   /** After SIGTERM: time before SIGKILL. */
   killAfterMs?: number;
-  /** The backend's stdout and stderr are appended here; the error page points to it. */
+  /** The backend's stdout and stderr are appended here as JSON lines; the error page points to it. */
   logPath?: string;
 }
 
@@ -71,9 +71,29 @@ const DEFAULT_BACKOFF: Backoff = { initialMs: 500, factor: 2, maxMs: 15_000 };
 const OUTPUT_TAIL_CHARS = 4_000;
 const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
-/** The `serve` command line: the preferred port, with fallback so a taken 8000 never blocks the app. */
+/**
+ * The `serve` command line: the preferred port, with fallback so a taken 8000 never blocks the app,
+ * and JSON log lines, because its output goes to a file that programs read, not to a person.
+ */
 export function backendArgs(port: number, extraArgs: string[] = []): string[] {
-  return ['serve', '--port', String(port), '--port-fallback', ...extraArgs];
+  return ['serve', '--port', String(port), '--port-fallback', '--log-format', 'json', ...extraArgs];
+}
+
+/**
+ * One line of the backend log file: the backend's own JSON lines as they are; anything else it
+ * printed (a crash's stack trace, a Node warning) wrapped as an error record, so that every
+ * line of the file is JSON.
+ */
+export function logFileLine(line: string, now = Date.now()): string {
+  if (line.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return line;
+    } catch {
+      // Not JSON after all: wrapped below.
+    }
+  }
+  return JSON.stringify({ level: 50, time: now, name: 'backend-output', msg: line });
 }
 
 /** Delay before restart number `attempt` (1-based): exponential, capped. */
@@ -122,6 +142,8 @@ export class BackendSupervisor {
   private remoteListeners = new Set<(message: RemoteAccessMessage) => void>();
   private outputTail = '';
   private log: WriteStream | null = null;
+  /** The backend's output after its last newline, held until the line is complete. */
+  private partialLine = '';
   private stopping: Promise<StopResult | null> | null = null;
   private final = false;
   private readonly backoff: Backoff;
@@ -296,11 +318,12 @@ export class BackendSupervisor {
       },
       output: (text) => {
         this.outputTail = (this.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
-        this.log?.write(text);
+        this.logOutput(text);
       },
       exit: (code, signal) => {
         if (running.exited) return;
         running.exited = true;
+        this.logOutput('\n');
         clearTimeout(readyTimer);
         if (stableTimer) clearTimeout(stableTimer);
         this.note(`exited (${describeExit(code, signal)})`);
@@ -365,7 +388,13 @@ export class BackendSupervisor {
 
   /** A supervisor line in the backend log, so the log tells the whole story of a crash loop. */
   private note(line: string): void {
-    this.log?.write(`[supervisor ${new Date().toISOString()}] ${line}\n`);
+    this.log?.write(`${JSON.stringify({ level: 30, time: Date.now(), name: 'supervisor', msg: line })}\n`);
+  }
+
+  private logOutput(text: string): void {
+    const lines = (this.partialLine + text).split('\n');
+    this.partialLine = lines.pop()!;
+    for (const line of lines) if (line.trim()) this.log?.write(`${logFileLine(line)}\n`);
   }
 
   private openLog(): void {

@@ -4,6 +4,7 @@ import { isHaloError } from '../errors.js';
 import { StartupError } from '../app.js';
 import { TokenStoreCorruptError } from '../auth/token-store.js';
 import { LockTimeoutError } from '../fs/file-lock.js';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
 import { redactSecrets } from '../secrets/redact.js';
 import { version } from '../version.js';
 
@@ -43,8 +44,9 @@ export function buildCli(): Command {
     .option('--insecure-no-auth', 'allow --auth off on a non-loopback address')
     .option('--trust-proxy <cidrs>', 'reverse proxies whose X-Forwarded-For / Forwarded headers are believed (comma-separated)', list)
     .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
-    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
-    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string }) => {
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (debug: a line for every request)', 'info')
+    .addOption(new Option('--log-format <format>', 'pretty: plain lines for a person; json: one JSON object a line, for programs').choices(LOG_FORMATS).default('pretty'))
+    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat }) => {
       longRunning = true;
       const { runServe } = await import('../serve.js');
       await runServe({ ...o, portFallback: o.portFallback ?? false });
