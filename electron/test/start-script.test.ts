@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,8 @@ function electronInstalled(): boolean {
     return false;
   }
 }
+
+const SERVING = /Halo Forge is serving (http:\/\/127\.0\.0\.1:\d+\/)/;
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -30,9 +32,11 @@ describe('npm start', () => {
     start.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     start.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
 
-    await waitFor(() => /Halo Forge dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.test(stdout) || start.exitCode !== null, 'the dashboard URL', 15_000);
-    const url = /Halo Forge dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
+    await waitFor(() => SERVING.test(stdout) || start.exitCode !== null, 'the dashboard URL', 15_000);
+    const url = SERVING.exec(stdout)?.[1];
     expect(url, `${stdout}\n${stderr}`).toBeDefined();
+    // Said once: the backend's startup block is the only place.
+    expect(stdout.split(url!)).toHaveLength(2);
     if (missing) {
       const notices = stdout.split('\n').filter((l) => l.includes('Electron'));
       expect(notices).toHaveLength(1);
@@ -46,6 +50,101 @@ describe('npm start', () => {
     start.kill('SIGTERM');
     expect(await exited).toBe(0);
     // The backend went with it: its port no longer answers.
+    await expect(httpGet(url!)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+/** Alive and not a zombie: an orphan's zombie stays until its new parent reaps it, and it serves nothing. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Every process below `root`, from /proc (Linux): pid and command line. */
+function descendants(root: number): Array<{ pid: number; cmd: string }> {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of stat is the parent pid; the command name (field 2) may hold spaces, so count from its ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  const found: Array<{ pid: number; cmd: string }> = [];
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.shift()!;
+    for (const [child, parent] of parentOf) {
+      if (parent !== pid) continue;
+      queue.push(child);
+      try {
+        found.push({ pid: child, cmd: readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+      } catch {
+        // Gone while we looked.
+      }
+    }
+  }
+  return found;
+}
+
+describe.runIf(process.platform === 'linux')('stopping npm start', () => {
+  // npm, the start script (npm's `sh -c` execs it) and the backend.
+  type Target = 'npm' | 'start.mjs' | 'backend' | 'the process group';
+  it.each<[NodeJS.Signals, Target]>([
+    ['SIGTERM', 'npm'],
+    ['SIGINT', 'npm'],
+    ['SIGHUP', 'npm'],
+    ['SIGINT', 'start.mjs'],
+    ['SIGHUP', 'start.mjs'],
+    ['SIGTERM', 'start.mjs'],
+    ['SIGTERM', 'backend'],
+    ['SIGINT', 'the process group'],
+    ['SIGHUP', 'the process group'],
+  ])('%s to %s stops the backend and leaves no process of the chain behind', async (signal, target) => {
+    const { home, cleanup } = tempHome();
+    cleanups.push(cleanup);
+    // Its own process group, as a terminal gives a command: Ctrl+C and a closed terminal signal the whole group.
+    const npm = spawn('npm', ['start', '--', '--browser', '--port', '0'], {
+      cwd: ROOT,
+      env: { ...testEnv(home), npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    npm.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+    npm.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+    let chain: Array<{ pid: number; cmd: string }> = [];
+    cleanups.push(() => {
+      for (const p of [{ pid: npm.pid! }, ...chain]) if (running(p.pid)) process.kill(p.pid, 'SIGKILL');
+    });
+
+    await waitFor(() => SERVING.test(output) || npm.exitCode !== null, 'the dashboard URL', 30_000);
+    const url = SERVING.exec(output)?.[1];
+    expect(url, output).toBeDefined();
+    expect((await httpGet(`${url}api/public/health`)).status).toBe(200);
+
+    chain = descendants(npm.pid!);
+    const find = (pattern: RegExp) => chain.find((p) => pattern.test(p.cmd))?.pid;
+    const pids: Record<Target, number | undefined> = {
+      npm: npm.pid,
+      'start.mjs': find(/^\S*node scripts\/start\.mjs/),
+      backend: find(/halo-forge\.js serve/),
+      'the process group': -npm.pid!,
+    };
+    expect(chain.map((p) => p.pid), 'npm, the start script and the backend, nothing else').toEqual([pids['start.mjs'], pids.backend]);
+    expect(pids[target], `no ${target} in ${JSON.stringify(chain)}`).toBeDefined();
+
+    process.kill(pids[target]!, signal);
+
+    const everyone = [npm.pid!, ...chain.map((p) => p.pid)];
+    await waitFor(() => everyone.every((pid) => !running(pid)), `every process of the chain to exit: ${JSON.stringify(chain)}`, 15_000);
     await expect(httpGet(url!)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });

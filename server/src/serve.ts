@@ -153,7 +153,7 @@ async function quietly<T>(app: FastifyInstance, work: () => Promise<T>): Promise
 
 /**
  * `halo-forge serve` as a long-running process: stops gracefully on SIGINT,
- * SIGTERM or the supervisor's word, and when the supervisor disappears (so no
+ * SIGTERM, SIGHUP or the supervisor's word, and when the supervisor disappears (so no
  * orphan outlives a killed desktop app).
  */
 export async function runServe(opts: ServeOptions): Promise<void> {
@@ -177,6 +177,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
+  // The terminal closed: stop as gracefully as for Ctrl+C (last-used times are written), not at once.
+  process.once('SIGHUP', () => void shutdown(0));
   onSupervisorMessage((m) => {
     if (m?.type === 'shutdown') void shutdown(0);
   });
