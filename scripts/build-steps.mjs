@@ -1,6 +1,7 @@
 // Which parts of `npm run build` are out of date. `npm install` builds everything
 // (prepare); `npm start` then rebuilds only a part whose sources changed since, so
 // a first start does not compile the whole project a second time.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -61,4 +62,14 @@ export function staleSteps(root, steps = BUILD_STEPS) {
     const reason = staleness(root, step);
     return reason ? [{ ...step, reason }] : [];
   });
+}
+
+/** Runs the stale steps through npm, saying why each runs; returns false when one fails. */
+export function buildStale(root, say = (line) => process.stdout.write(`${line}\n`)) {
+  for (const step of staleSteps(root)) {
+    say(`Building ${step.what} (${step.reason})`);
+    const built = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', step.script], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+    if (built.status !== 0) return false;
+  }
+  return true;
 }

@@ -6,12 +6,12 @@
 //   node scripts/start.mjs [--browser] [--port N]
 //     --browser  run in browser mode even where Electron is installed
 //     --port N   the port to try first in browser mode (default 8000; the next free one if taken)
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { staleSteps } from './build-steps.mjs';
+import { buildStale } from './build-steps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -34,11 +34,7 @@ function electronRuntime() {
   }
 }
 
-for (const step of staleSteps(root)) {
-  process.stdout.write(`Building ${step.what} (${step.reason})\n`);
-  const built = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', step.script], { cwd: root, stdio: 'inherit' });
-  if (built.status !== 0) process.exit(built.status ?? 1);
-}
+if (!buildStale(root)) process.exit(1);
 
 /**
  * Exits with the child's code; a signal to us, or the end of whatever started
