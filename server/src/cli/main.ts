@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AUTH_MODES, SCOPES, type AuthMode, type Scope } from '../../../shared/api.js';
 import { isHaloError } from '../errors.js';
 import { StartupError } from '../app.js';
+import { DURATION_FORMAT } from '../auth/token-format.js';
 import { TokenStoreCorruptError } from '../auth/token-store.js';
 import { LockTimeoutError } from '../fs/file-lock.js';
 import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
@@ -57,7 +58,7 @@ export function buildCli(): Command {
     .command('create <name>')
     .description('Create a token; its secret is printed once.')
     .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
-    .option('--expires <duration>', 'expire after a duration such as 30d, 12h, 90m')
+    .option('--expires <duration>', `expire after a duration: ${DURATION_FORMAT}`)
     .option('--note <text>', 'a note to remember what the token is for')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { scope: Scope; expires?: string; note?: string; json?: boolean }) => (await import('./token.js')).tokenCreate(name, o));
