@@ -251,6 +251,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   app.addHook('onClose', async () => {
     await ctx.exposure.close();
+    // A verification still talking to the Hub would write its verdict after the stop.
+    await ctx.hf.close();
     await store.close();
     audit.close();
   });
