@@ -3,6 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs script with no type declarations
+import { staleSteps } from '../../scripts/build-steps.mjs';
 import { httpGet, requireBuild, ROOT, tempHome, testEnv, waitFor } from './support.js';
 
 function electronInstalled(): boolean {
@@ -17,16 +19,22 @@ function electronInstalled(): boolean {
 const SERVING = /Halo Forge is serving (http:\/\/127\.0\.0\.1:\d+\/)/;
 
 const cleanups: Array<() => void> = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-beforeAll(requireBuild);
+// Last in, first out: the processes go before the home they write to.
+afterEach(() => cleanups.splice(0).reverse().forEach((c) => c()));
+beforeAll(() => {
+  requireBuild();
+  // npm start would build what is stale first, which takes longer than these tests wait for a URL.
+  const stale = (staleSteps(ROOT) as Array<{ script: string; reason: string }>).map((s) => `${s.script}: ${s.reason}`);
+  if (stale.length) throw new Error(`The build is out of date; run "npm run build" first.\n${stale.join('\n')}`);
+});
 
 describe('npm start', () => {
   it('runs the backend in browser mode where Electron is missing, says so in one line, prints the URL and stops on SIGTERM', async () => {
     const missing = !electronInstalled();
     const { home, cleanup } = tempHome();
     cleanups.push(cleanup);
-    const start = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs'), '--port', '0', ...(missing ? [] : ['--browser'])], { env: testEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(() => start.kill('SIGKILL'));
+    const start = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs'), '--port', '0', ...(missing ? [] : ['--browser'])], { env: testEnv(home), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    cleanups.push(() => killGroup(start.pid!));
     let stdout = '';
     let stderr = '';
     start.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -53,6 +61,15 @@ describe('npm start', () => {
     await expect(httpGet(url!)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
+
+/** Whatever is still running in a test's process group (a build it started, say) goes before its home is removed. */
+function killGroup(leader: number): void {
+  try {
+    process.kill(-leader, 'SIGKILL');
+  } catch {
+    // The group is gone already.
+  }
+}
 
 /** Alive and not a zombie: an orphan's zombie stays until its new parent reaps it, and it serves nothing. */
 function running(pid: number): boolean {
@@ -122,7 +139,8 @@ describe.runIf(process.platform === 'linux')('stopping npm start', () => {
     npm.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
     let chain: Array<{ pid: number; cmd: string }> = [];
     cleanups.push(() => {
-      for (const p of [{ pid: npm.pid! }, ...chain]) if (running(p.pid)) process.kill(p.pid, 'SIGKILL');
+      killGroup(npm.pid!);
+      for (const p of chain) if (running(p.pid)) process.kill(p.pid, 'SIGKILL');
     });
 
     await waitFor(() => SERVING.test(output) || npm.exitCode !== null, 'the dashboard URL', 30_000);
