@@ -43,7 +43,7 @@ export interface AppOptions {
   logLevel?: string;
   /** `json` (default: what a program embedding the app reads) or `pretty` (a person at a terminal). */
   logFormat?: LogFormat;
-  /** Colours in pretty lines; default: when the log stream is a terminal. */
+  /** Colours in pretty lines; default: when the log stream is a terminal and NO_COLOR is not set. */
   logColor?: boolean;
   /** Replace the Hugging Face service (tests). */
   hf?: HfAccess;
@@ -138,7 +138,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }
 
   const logTarget = options.logStream ?? process.stdout;
-  const format = options.logFormat === 'pretty' ? await prettyLines(options.logColor ?? (logTarget as { isTTY?: boolean }).isTTY === true) : undefined;
+  // Colours only for a terminal that wants them (https://no-color.org); a pipe or a file gets plain text.
+  const colour = options.logColor ?? ((logTarget as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR);
+  const format = options.logFormat === 'pretty' ? await prettyLines(colour) : undefined;
 
   let handler: RequestListener | null = null;
   const app = Fastify({
