@@ -190,7 +190,8 @@ describe('fuzzing the auth path with --auth on, from loopback', () => {
   it('a token put in the query string reaches no log line, however it is spelled', async () => {
     const { env } = newHome();
     const tokens = await createTokens(env);
-    const b = await backend(['--auth', 'on'], env);
+    // Request lines are written at debug; JSON, so the test can count them.
+    const b = await backend(['--auth', 'on', '--log-level', 'debug', '--log-format', 'json'], env);
     const body = tokens.admin.secret.slice('hfk_'.length);
     for (const query of [`token=${tokens.admin.secret}`, `api_key=hfk%5F${body}`, `key=${tokens.admin.secret.toUpperCase()}`]) {
       expect(await rawStatus(b.port, `GET /api/public/health?${query} HTTP/1.1\r\nHost: 127.0.0.1:${b.port}\r\n\r\n`)).toBe('HTTP/1.1 401 Unauthorized');
