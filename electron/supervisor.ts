@@ -84,6 +84,21 @@ export function backendArgs(port: number, extraArgs: string[] = []): string[] {
  * printed (a crash's stack trace, a Node warning) wrapped as an error record, so that every
  * line of the file is JSON.
  */
+/** One backend log record as a person reads it: `WARN: message`; anything that is not a record, as it is. */
+export function readableLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const record = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+    if (typeof record.msg !== 'string') return line;
+    const level = typeof record.level === 'number' ? record.level : 30;
+    const label = level >= 60 ? 'FATAL: ' : level >= 50 ? 'ERROR: ' : level >= 40 ? 'WARN: ' : '';
+    const cause = typeof record.err?.message === 'string' && record.err.message !== record.msg ? ` (${record.err.message})` : '';
+    return `${label}${record.msg}${cause}`;
+  } catch {
+    return line;
+  }
+}
+
 export function logFileLine(line: string, now = Date.now()): string {
   if (line.startsWith('{')) {
     try {
@@ -363,8 +378,9 @@ export class BackendSupervisor {
     });
   }
 
+  /** The end of the backend's output for a person (the error page): JSON records as plain lines. */
   private tail(lines = 30): string {
-    return this.outputTail.split('\n').slice(-lines - 1).join('\n').trim();
+    return this.outputTail.split('\n').slice(-lines - 1).map(readableLine).join('\n').trim();
   }
 
   private setState(state: BackendState): void {
