@@ -42,7 +42,7 @@ export function RunsScreen(): ReactElement {
         title="Runs"
         lead="Training and evaluation jobs on the workstation: live logs, loss curves, and the workstation’s Hugging Face token as HF_TOKEN, never written into a run folder."
         actions={
-          <>
+          <span className="runs-header-actions">
             {runId ? (
               <a className="button" href="#/runs">
                 All runs
@@ -51,7 +51,7 @@ export function RunsScreen(): ReactElement {
             <button type="button" className="button button--primary" disabled={!can.admin} title={can.adminWhy ?? undefined} onClick={() => setStarting(true)}>
               <Icon name="plus" size={16} /> Start a run
             </button>
-          </>
+          </span>
         }
       />
       {can.watch && !can.admin ? (

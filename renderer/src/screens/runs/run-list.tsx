@@ -12,8 +12,12 @@ export function stateWords(run: Pick<RunInfo, 'state' | 'exitCode' | 'signal'>):
   return run.state[0]!.toUpperCase() + run.state.slice(1);
 }
 
-export function RunStateBadge({ run }: { run: Pick<RunInfo, 'state' | 'exitCode' | 'signal'> }): ReactElement {
-  return <Badge tone={STATE_TONES[run.state]}>{stateWords(run)}</Badge>;
+export function RunStateBadge({ run, testId }: { run: Pick<RunInfo, 'state' | 'exitCode' | 'signal'>; testId?: string }): ReactElement {
+  return (
+    <span data-testid={testId} className="run-state">
+      <Badge tone={STATE_TONES[run.state]}>{stateWords(run)}</Badge>
+    </span>
+  );
 }
 
 /** The newest loss (or the first value) of a run, for the list. */

@@ -157,7 +157,7 @@ export function RunPage({ runId, can }: { runId: string; can: RunPermissions }):
       <header className="run-page__header">
         <div className="run-page__title">
           <h2 className="run-page__name">{run.name}</h2>
-          <RunStateBadge run={run} />
+          <RunStateBadge run={run} testId="run-state" />
           <span className={`run-live run-live--${live}`} data-testid="run-live">
             {LIVE_WORDS[live]}
           </span>

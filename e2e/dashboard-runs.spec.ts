@@ -1,0 +1,168 @@
+import type { Page } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { API_TOKEN_STORAGE_KEY } from '../shared/api';
+import type { RunInfo } from '../shared/runs';
+import { expect, screenshotBothSchemes, test, type Backend } from './support/backend';
+
+// The backend's stand-in training job, run by path (e2e imports no server test code):
+// Trainer dict lines, JSON metric lines, metrics.jsonl, and with --print-token its HF_TOKEN split across two writes.
+const TRAIN = fileURLToPath(new URL('../server/test/fixtures/runs/train.mjs', import.meta.url));
+// The workstation's Hugging Face credential, handed to every job as HF_TOKEN: it must never reach the page.
+const CANARY = 'hf_RunsScreenCanaryToken0123456789abcd';
+
+test.use({ backendOptions: { env: { HF_TOKEN: CANARY } } });
+
+const quoted = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+/** A job that prints a step every `interval` ms for long enough to be watched, stopped and compared. */
+const trainCommand = (interval: number) => [process.execPath, TRAIN, '--steps', '400', '--interval', String(interval), '--print-token'];
+
+async function api<T>(backend: Backend, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(new URL(`/api/public${path}`, backend.url), {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Stops whatever is still running, so no job outlives its test (a run survives a backend restart by design). */
+async function stopAll(backend: Backend): Promise<void> {
+  const { runs } = await api<{ runs: RunInfo[] }>(backend, 'GET', '/runs');
+  for (const run of runs) if (run.state === 'running' || run.state === 'queued') await api(backend, 'POST', `/runs/${run.id}/stop`);
+}
+
+/** Points of this run's curve (the first one; a compared run's follow). */
+const chartPoints = async (page: Page) => Number((await page.getByTestId('loss-chart').getAttribute('data-points'))?.split(',')[0]);
+const logLines = async (page: Page) => (await page.getByTestId('run-log').innerText()).split('\n').length;
+
+/** Waits until the chart and the log have both grown past what they show now: drawn live, not on reload. */
+async function expectGrowing(page: Page): Promise<void> {
+  await expect.poll(() => chartPoints(page), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+  const [points, lines] = [await chartPoints(page), await logLines(page)];
+  await expect.poll(() => chartPoints(page), { timeout: 15_000 }).toBeGreaterThan(points + 2);
+  await expect.poll(() => logLines(page), { timeout: 15_000 }).toBeGreaterThan(lines);
+}
+
+async function expectNoCanary(page: Page): Promise<void> {
+  const seen = [await page.content(), await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + location.href)].join('\n');
+  expect(seen).not.toContain(CANARY);
+  // Not even the half the job wrote second: the log is redacted across the two writes.
+  expect(seen).not.toContain(CANARY.slice(9));
+}
+
+test.afterEach(async ({ backend }) => {
+  await stopAll(backend);
+});
+
+test('start a run, watch its log and loss chart grow, save it as a recipe, stop it, start the recipe again and compare the two', async ({ page, backend }) => {
+  // Two live runs, eight screenshots: long on two shared cores.
+  test.setTimeout(150_000);
+  await page.goto(`${backend.url}#/runs`);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Runs');
+  await page.getByRole('button', { name: 'Start a run' }).click();
+
+  const dialog = page.getByRole('dialog', { name: 'Start a run' });
+  await expect(dialog.getByTestId('run-warning')).toContainText('as the workstation’s user');
+  await expect(dialog.getByLabel('Command')).toBeFocused();
+  await dialog.getByLabel('Command').fill(trainCommand(150).map(quoted).join(' '));
+  await dialog.getByLabel('Name').fill('baseline');
+  // Refused in the page, before anything is sent.
+  await dialog.getByLabel('Environment').fill('HF_TOKEN=mine');
+  await dialog.getByRole('button', { name: 'Start run' }).click();
+  await expect(dialog.getByTestId('start-problem')).toContainText('HF_TOKEN is set by Halo Forge for every run');
+  await dialog.getByLabel('Environment').fill('EXTRA=from-the-dashboard');
+  await screenshotBothSchemes(page, 'runs-start-dialog');
+  await dialog.getByRole('button', { name: 'Start run' }).click();
+
+  const runPage = page.getByTestId('run-page');
+  await expect(runPage.getByRole('heading', { name: 'baseline' })).toBeVisible();
+  await expect(page.getByTestId('run-state')).toHaveText('Running');
+  await expect(page.getByTestId('run-live')).toHaveText('Live');
+  await expect(page.getByTestId('run-log')).toContainText("'loss'");
+  await expect(page.getByTestId('run-log')).toContainText('EXTRA=from-the-dashboard');
+  await expect(page.getByTestId('run-log')).toContainText('my token is');
+  await expectGrowing(page);
+  await expect(runPage.getByRole('combobox', { name: 'Metric' })).toHaveValue('loss');
+  await screenshotBothSchemes(page, 'runs-live');
+
+  await page.getByRole('button', { name: 'Save as recipe' }).click();
+  const save = page.getByRole('dialog', { name: 'Save as a recipe' });
+  await save.getByLabel('Recipe name').fill('sft');
+  await save.getByRole('button', { name: 'Save recipe' }).click();
+  await expect(save).toBeHidden();
+
+  await runPage.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.getByTestId('run-state')).toHaveText('Stopped');
+  await expect(page.getByTestId('run-live')).toHaveText('Finished');
+  await expectNoCanary(page);
+
+  await page.getByRole('link', { name: 'All runs' }).click();
+  await expect(page.getByTestId('run-row-baseline')).toContainText('Stopped');
+  const recipe = page.getByTestId('recipe-sft');
+  await expect(recipe).toContainText('train.mjs');
+  await screenshotBothSchemes(page, 'runs-list');
+  await recipe.getByRole('button', { name: 'Start the recipe sft' }).click();
+
+  await expect(runPage.getByRole('heading', { name: 'sft' })).toBeVisible();
+  await expect(page.getByTestId('run-state')).toHaveText('Running');
+  await expectGrowing(page);
+  await runPage.getByTestId('compare-select').selectOption({ index: 1 });
+  const legend = page.locator('.loss-chart .u-legend');
+  await expect(legend).toContainText('sft');
+  await expect(legend).toContainText('baseline');
+  await expect(page.getByTestId('loss-chart').locator('canvas')).toHaveCount(1);
+  // Both curves are drawn: the stopped run's points are all there beside the live one's.
+  await expect.poll(async () => Number((await page.getByTestId('loss-chart').getAttribute('data-points'))?.split(',')[1])).toBeGreaterThanOrEqual(3);
+  await expectGrowing(page);
+  await screenshotBothSchemes(page, 'runs-compare');
+
+  await runPage.getByRole('button', { name: 'Stop' }).click();
+  await expect(page.getByTestId('run-state')).toHaveText('Stopped');
+  await expectNoCanary(page);
+});
+
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+
+  test('a run’s page fits the screen: the log wraps, the chart is resized, nothing scrolls sideways', async ({ page, backend }) => {
+    const run = await api<RunInfo>(backend, 'POST', '/runs', { name: 'phone-run', command: trainCommand(120) });
+    await page.goto(`${backend.url}#/runs/${run.id}`);
+    await expect(page.getByTestId('run-page').getByRole('heading', { name: 'phone-run' })).toBeVisible();
+    await expectGrowing(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const chart = await page.getByTestId('loss-chart').locator('canvas').boundingBox();
+    expect(chart!.width).toBeLessThanOrEqual(390);
+    expect(chart!.width).toBeGreaterThan(250);
+    await screenshotBothSchemes(page, 'runs-phone-run');
+    await expectNoCanary(page);
+
+    await page.goto(`${backend.url}#/runs`);
+    await expect(page.getByTestId('run-row-phone-run')).toBeVisible();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await screenshotBothSchemes(page, 'runs-phone-list');
+  });
+});
+
+test('a read token watches but may not start or stop, and the page says why', async ({ page, backend }) => {
+  await api(backend, 'POST', '/runs/recipes', { name: 'nightly-eval', command: trainCommand(200) });
+  const run = await api<RunInfo>(backend, 'POST', '/runs', { name: 'watched', command: trainCommand(200) });
+  const token = await backend.createToken('phone', { scope: 'read' });
+  await page.addInitScript(([key, value]) => localStorage.setItem(key!, value!), [API_TOKEN_STORAGE_KEY, token]);
+
+  await page.goto(`${backend.url}#/runs`);
+  await expect(page.getByRole('button', { name: 'Start a run' })).toBeDisabled();
+  await expect(page.getByTestId('start-why')).toContainText('needs an admin token');
+  await expect(page.getByRole('button', { name: 'Start the recipe nightly-eval' })).toBeDisabled();
+  await expect(page.getByText('needs a token with the operate or admin scope').first()).toBeVisible();
+
+  await page.getByTestId('run-row-watched').click();
+  await expect(page.getByTestId('run-log')).toContainText("'loss'");
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Save as recipe' })).toBeDisabled();
+  expect(await page.content()).not.toContain(token);
+  await api(backend, 'POST', `/runs/${run.id}/stop`);
+  await expect(page.getByTestId('run-state')).toHaveText('Stopped');
+});
