@@ -14,7 +14,7 @@ test.use({ backendOptions: { env: { HF_TOKEN: CANARY } } });
 
 const quoted = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 /** A job that prints a step every `interval` ms for long enough to be watched, stopped and compared. */
-const trainCommand = (interval: number) => [process.execPath, TRAIN, '--steps', '400', '--interval', String(interval), '--print-token'];
+const trainCommand = (interval: number) => [process.execPath, TRAIN, '--steps', '2000', '--interval', String(interval), '--print-token'];
 
 async function api<T>(backend: Backend, method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(new URL(`/api/public${path}`, backend.url), {
@@ -45,6 +45,13 @@ async function expectGrowing(page: Page): Promise<void> {
   await expect.poll(() => logLines(page), { timeout: 15_000 }).toBeGreaterThan(lines);
 }
 
+/** Picks a metric once the run has printed it. */
+async function chooseMetric(page: Page, name: string): Promise<void> {
+  const select = page.getByRole('combobox', { name: 'Metric' });
+  await expect(select.locator(`option[value="${name}"]`)).toHaveCount(1, { timeout: 20_000 });
+  await select.selectOption(name);
+}
+
 async function expectNoCanary(page: Page): Promise<void> {
   const seen = [await page.content(), await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + location.href)].join('\n');
   expect(seen).not.toContain(CANARY);
@@ -58,7 +65,7 @@ test.afterEach(async ({ backend }) => {
 
 test('start a run, watch its log and loss chart grow, save it as a recipe, stop it, start the recipe again and compare the two', async ({ page, backend }) => {
   // Two live runs, eight screenshots: long on two shared cores.
-  test.setTimeout(150_000);
+  test.setTimeout(180_000);
   await page.goto(`${backend.url}#/runs`);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Runs');
   await page.getByRole('button', { name: 'Start a run' }).click();
@@ -66,14 +73,13 @@ test('start a run, watch its log and loss chart grow, save it as a recipe, stop 
   const dialog = page.getByRole('dialog', { name: 'Start a run' });
   await expect(dialog.getByTestId('run-warning')).toContainText('as the workstation’s user');
   await expect(dialog.getByLabel('Command')).toBeFocused();
-  await dialog.getByLabel('Command').fill(trainCommand(150).map(quoted).join(' '));
+  await dialog.getByLabel('Command').fill(trainCommand(100).map(quoted).join(' '));
   await dialog.getByLabel('Name').fill('baseline');
   // Refused in the page, before anything is sent.
   await dialog.getByLabel('Environment').fill('HF_TOKEN=mine');
   await dialog.getByRole('button', { name: 'Start run' }).click();
   await expect(dialog.getByTestId('start-problem')).toContainText('HF_TOKEN is set by Halo Forge for every run');
   await dialog.getByLabel('Environment').fill('EXTRA=from-the-dashboard');
-  await screenshotBothSchemes(page, 'runs-start-dialog');
   await dialog.getByRole('button', { name: 'Start run' }).click();
 
   const runPage = page.getByTestId('run-page');
@@ -83,9 +89,29 @@ test('start a run, watch its log and loss chart grow, save it as a recipe, stop 
   await expect(page.getByTestId('run-log')).toContainText("'loss'");
   await expect(page.getByTestId('run-log')).toContainText('EXTRA=from-the-dashboard');
   await expect(page.getByTestId('run-log')).toContainText('my token is');
-  await expectGrowing(page);
+  // Trainer's lines come first (loss by epoch); eval_loss comes with a step on every line, so it grows fastest.
   await expect(runPage.getByRole('combobox', { name: 'Metric' })).toHaveValue('loss');
+  await expect.poll(() => chartPoints(page)).toBeGreaterThanOrEqual(2);
+  await chooseMetric(page, 'eval_loss');
+  await expectGrowing(page);
   await screenshotBothSchemes(page, 'runs-live');
+
+  // The log follows new output; a reader who scrolls up to read is left where they are until they jump back.
+  const log = page.getByTestId('run-log');
+  const fromBottom = () => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+  await expect.poll(() => log.evaluate((el) => el.scrollHeight - el.clientHeight)).toBeGreaterThan(300);
+  await expect.poll(fromBottom).toBeLessThanOrEqual(24);
+  await log.hover();
+  await page.mouse.wheel(0, -250);
+  const jump = page.getByRole('button', { name: 'Jump to latest' });
+  await expect(jump).toBeVisible();
+  const readingAt = await log.evaluate((el) => el.scrollTop);
+  const linesNow = await logLines(page);
+  await expect.poll(() => logLines(page)).toBeGreaterThan(linesNow);
+  expect(await log.evaluate((el) => el.scrollTop)).toBe(readingAt);
+  await jump.click();
+  await expect(jump).toBeHidden();
+  await expect.poll(fromBottom).toBeLessThanOrEqual(24);
 
   await page.getByRole('button', { name: 'Save as recipe' }).click();
   const save = page.getByRole('dialog', { name: 'Save as a recipe' });
@@ -107,6 +133,7 @@ test('start a run, watch its log and loss chart grow, save it as a recipe, stop 
 
   await expect(runPage.getByRole('heading', { name: 'sft' })).toBeVisible();
   await expect(page.getByTestId('run-state')).toHaveText('Running');
+  await chooseMetric(page, 'eval_loss');
   await expectGrowing(page);
   await runPage.getByTestId('compare-select').selectOption({ index: 1 });
   const legend = page.locator('.loss-chart .u-legend');
@@ -125,11 +152,13 @@ test('start a run, watch its log and loss chart grow, save it as a recipe, stop 
 
 test.describe('on a phone', () => {
   test.use({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  test.setTimeout(120_000);
 
   test('a run’s page fits the screen: the log wraps, the chart is resized, nothing scrolls sideways', async ({ page, backend }) => {
     const run = await api<RunInfo>(backend, 'POST', '/runs', { name: 'phone-run', command: trainCommand(120) });
     await page.goto(`${backend.url}#/runs/${run.id}`);
     await expect(page.getByTestId('run-page').getByRole('heading', { name: 'phone-run' })).toBeVisible();
+    await chooseMetric(page, 'eval_loss');
     await expectGrowing(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -147,6 +176,7 @@ test.describe('on a phone', () => {
 });
 
 test('a read token watches but may not start or stop, and the page says why', async ({ page, backend }) => {
+  test.setTimeout(120_000);
   await api(backend, 'POST', '/runs/recipes', { name: 'nightly-eval', command: trainCommand(200) });
   const run = await api<RunInfo>(backend, 'POST', '/runs', { name: 'watched', command: trainCommand(200) });
   const token = await backend.createToken('phone', { scope: 'read' });

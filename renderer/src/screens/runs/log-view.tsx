@@ -4,14 +4,20 @@ import { visibleLines, type RunLog } from '../../lib/run-log';
 /** Within this many pixels of the bottom counts as "at the bottom" (a fractional scroll never lands exactly on it). */
 const STICKY_PX = 24;
 
+/** A scroll this soon after the reader touched the log (wheel, touch, key, scrollbar) is theirs. */
+const INTENT_MS = 1_000;
+
 /**
  * The live log. It follows new output while the reader is at the bottom;
  * scrolling up to read something stops that, and "Jump to latest" (or
- * scrolling back down) starts it again.
+ * scrolling back down) starts it again. Only the reader's own scrolling stops
+ * it: a scroll the page causes (lines rewrapped on a turned phone, the log's
+ * tail replayed after a reconnect) never does.
  */
 export function LogView({ log, live }: { log: RunLog; live: boolean }): ReactElement {
   const box = useRef<HTMLPreElement>(null);
   const [following, setFollowing] = useState(true);
+  const touchedAt = useRef(0);
   const lines = visibleLines(log);
 
   useLayoutEffect(() => {
@@ -19,11 +25,16 @@ export function LogView({ log, live }: { log: RunLog; live: boolean }): ReactEle
     if (el && following) el.scrollTop = el.scrollHeight;
   }, [log, following]);
 
+  const touched = () => {
+    touchedAt.current = Date.now();
+  };
   const onScroll = () => {
     const el = box.current;
     if (!el) return;
     const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight <= STICKY_PX;
-    if (atBottom !== following) setFollowing(atBottom);
+    if (atBottom && !following) setFollowing(true);
+    else if (!atBottom && following && Date.now() - touchedAt.current < INTENT_MS) setFollowing(false);
+    else if (!atBottom && following) el.scrollTop = el.scrollHeight;
   };
 
   return (
@@ -33,7 +44,7 @@ export function LogView({ log, live }: { log: RunLog; live: boolean }): ReactEle
           {log.dropped.toLocaleString()} earlier lines are not kept in this page; the whole log is in the run folder.
         </p>
       ) : null}
-      <pre ref={box} className="run-log__text" data-testid="run-log" tabIndex={0} aria-label="Run log" onScroll={onScroll}>
+      <pre ref={box} className="run-log__text" data-testid="run-log" tabIndex={0} aria-label="Run log" onScroll={onScroll} onWheel={touched} onTouchMove={touched} onKeyDown={touched} onPointerDown={touched}>
         {lines.length === 0 ? <span className="muted">{live ? 'Waiting for output…' : 'No output.'}</span> : lines.join('\n')}
       </pre>
       {!following ? (

@@ -3,7 +3,7 @@
 // built for many points appended live (a setData per point, no animation).
 // This file is loaded with import() from the Runs screen only, so the chart
 // code is its own chunk and the rest of the dashboard never pays for it.
-import { useEffect, useRef, type ReactElement } from 'react';
+import { useEffect, useRef, useState, type ReactElement } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { AXIS_LABELS, type ChartModel } from '../../lib/run-metrics';
@@ -46,10 +46,24 @@ function options(model: ChartModel, metric: string, width: number): uPlot.Option
   };
 }
 
+/** The canvas is painted with the theme's colours once; a switch to dark (or back) repaints it. */
+function useColorScheme(): 'light' | 'dark' {
+  const query = typeof matchMedia === 'undefined' ? null : matchMedia('(prefers-color-scheme: dark)');
+  const [dark, setDark] = useState(query?.matches ?? false);
+  useEffect(() => {
+    if (!query) return;
+    const change = () => setDark(query.matches);
+    query.addEventListener('change', change);
+    return () => query.removeEventListener('change', change);
+  }, [query?.media]);
+  return dark ? 'dark' : 'light';
+}
+
 export default function LossChart({ model, metric }: { model: ChartModel; metric: string }): ReactElement {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
-  const shape = `${metric}\u0000${model.axis}\u0000${model.labels.join('\u0000')}\u0000${model.data[0].length < 60}`;
+  const scheme = useColorScheme();
+  const shape = `${metric}\u0000${model.axis}\u0000${model.labels.join('\u0000')}\u0000${model.data[0].length < 60}\u0000${scheme}`;
 
   // A new metric, axis or set of runs builds a new chart; new points only replace the data.
   useEffect(() => {

@@ -59,7 +59,8 @@ export default function RunsBody({ can, runId, starting, onStartClosed }: { can:
           </EmptyState>
         </Card>
       ) : runId ? (
-        <RunPage runId={runId} can={can} />
+        // Keyed: another run's page starts afresh (its log position, metric, comparison).
+        <RunPage key={runId} runId={runId} can={can} />
       ) : (
         <RunsOverview can={can} />
       )}
