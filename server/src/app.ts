@@ -22,6 +22,7 @@ import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { modelRoutes } from './routes/models.js';
+import { createModelService } from './models/model-service.js';
 import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
@@ -166,7 +167,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   const throttle = new FailureThrottle();
   const hf = options.hf ?? createHfAccess({ env, audit });
   // The engine reads the Hugging Face token through hf, the one place that resolves it.
-  const models = options.models ?? (await import('./models/model-service.js')).createModelService({ env, hf, owner: 'server' });
+  const models = options.models ?? createModelService({ env, hf, owner: 'server', log: (line) => app.log.info(line) });
   const ctx: ServerContext = {
     mode,
     env,
