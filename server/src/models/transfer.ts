@@ -18,7 +18,8 @@
 // `Range: bytes=N-` from blobs/{etag}.incomplete, the name huggingface_hub
 // uses, so either tool continues the other's partial. 206 continues; 200 to a
 // Range request starts the file over; 416 means verify what is there.
-import { open, rm, rename, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, rm, rename, stat, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpError, isHaloError } from '../errors.js';
@@ -94,6 +95,7 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
   // On resume the digest must cover the prefix already on disk: hash it first, once.
   await hashPrefix(hash, o.incomplete, have);
   o.onProgress(have);
+  await mkdir(dirname(o.incomplete), { recursive: true });
   const file = await open(o.incomplete, 'a', 0o644);
   try {
     let failures = 0;
