@@ -7,21 +7,21 @@ import { ExternalLink } from './external-link';
 export function FailureAction({ action, onRetry }: { action: PullAction; onRetry?: () => void }): ReactElement {
   if (action.kind === 'accept-license' && action.url) {
     return (
-      <ExternalLink href={action.url} className="button button--small button--primary" testId="failure-action">
+      <ExternalLink href={action.url} className="button button--small button--primary button--wrap" testId="failure-action">
         <Icon name="external" size={16} /> {action.label}
       </ExternalLink>
     );
   }
   if (action.kind === 'connect-hf') {
     return (
-      <a href="#/huggingface" className="button button--small button--primary" data-testid="failure-action">
+      <a href="#/huggingface" className="button button--small button--primary button--wrap" data-testid="failure-action">
         <Icon name="huggingface" size={16} /> {action.label}
       </a>
     );
   }
   if (action.kind === 'retry' && onRetry) {
     return (
-      <button type="button" className="button button--small button--primary" onClick={onRetry} data-testid="failure-action">
+      <button type="button" className="button button--small button--primary button--wrap" onClick={onRetry} data-testid="failure-action">
         <Icon name="refresh" size={16} /> {action.label}
       </button>
     );
