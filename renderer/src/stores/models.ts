@@ -66,6 +66,9 @@ function actionable(err: unknown, modelUrl: string | null): ActionableError {
   return { ...explained, action: err instanceof ApiFailure ? actionForCode(err.code, modelUrl) : null };
 }
 
+/** Counts local lists received, so that an older answer never replaces a newer one. */
+let localSeen = 0;
+
 const modelUrlFor = (repo: string, details: ModelDetails | null) => details?.url ?? `https://huggingface.co/${repo}`;
 
 export const useModels = create<ModelsState>()((set, get) => ({
@@ -111,8 +114,13 @@ export const useModels = create<ModelsState>()((set, get) => ({
   },
 
   async loadLocal() {
+    const asked = localSeen;
     try {
-      set({ local: await api.localModels(), localError: null });
+      const local = await api.localModels();
+      // The stream may have sent a newer list while this one was on its way.
+      if (localSeen !== asked) return;
+      localSeen++;
+      set({ local, localError: null });
     } catch (err) {
       set({ localError: explainFailure(err) });
     }
@@ -179,7 +187,13 @@ export const useModels = create<ModelsState>()((set, get) => ({
       set({ live: attempt === 0 ? 'connecting' : 'reconnecting' });
       try {
         await api.followModels(
-          { onPull: (pull) => get().receivePull(pull), onLocal: (local) => set({ local, localError: null }) },
+          {
+            onPull: (pull) => get().receivePull(pull),
+            onLocal: (local) => {
+              localSeen++;
+              set({ local, localError: null });
+            },
+          },
           {
             signal: controller.signal,
             onOpen: () => {
