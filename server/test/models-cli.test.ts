@@ -1,6 +1,6 @@
 // `halo-forge models` as a person or a script runs it: the built CLI in its
 // own process, the real engine, the test Hub over real HTTP (needs `npm run build`).
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +179,41 @@ describe('halo-forge models pull', () => {
     await waitFor(async () => (await local()).models.some((m) => m.id === REPO && m.incomplete), 20_000, 'the server to list the unfinished model');
     expect((await cli.done).code, cli.stderr()).toBe(0);
     await waitFor(async () => (await local()).models.some((m) => m.id === REPO && !m.incomplete), 10_000, 'the server to list it ready');
+  });
+});
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), feeding `input` to it as typed. */
+function onTerminal(args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const command = [process.execPath, CLI, 'models', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+describe.skipIf(!hasScript)('on a terminal (needs util-linux script)', () => {
+  it('pull draws a progress bar, and rm asks before deleting', async () => {
+    const { env, cacheDir } = workstation();
+    hub.files.fault(REPO, 'small.Q8_0.gguf', { kind: 'slow', bytesPerSecond: 400 * 1024, times: 1 });
+    const pulled = await onTerminal(['pull', REPO, '--include', 'small.Q8_0.gguf'], env);
+    expect(pulled.code, pulled.output).toBe(0);
+    expect(pulled.output).toMatch(new RegExp(`${REPO} \\[[█░]{24}\\] \\d+% \\| [\\d.]+ (B|KiB) / 300 KiB \\|`));
+    expect(pulled.output).toContain(`Ready: ${REPO}`);
+
+    const declined = await onTerminal(['rm', REPO], env, 'n\n');
+    expect(declined.output).toContain(`Delete ${REPO} (1 revision: main; 300 KiB)? [y/N]`);
+    expect(declined.code).toBe(1);
+    expect(existsSync(join(cacheDir, 'models--halo-test--cli-gguf'))).toBe(true);
+    const confirmed = await onTerminal(['rm', REPO], env, 'y\n');
+    expect(confirmed.code, confirmed.output).toBe(0);
+    expect(confirmed.output).toContain(`Removed 1 revision of ${REPO}`);
   });
 });
 

@@ -11,7 +11,7 @@ import { searchable } from '../models/search-query.js';
 import { auditLogPath } from '../paths.js';
 import { createHfAccess } from '../secrets/hf-access.js';
 import { CliError } from './main.js';
-import { formatBytes, localTable, progressLine, pullFailure, revisionName, searchTable } from './models-format.js';
+import { formatBytes, formatDuration, localTable, progressLine, pullFailure, revisionName, searchTable } from './models-format.js';
 
 /** Plain progress lines at most this often: a log stays readable, a pipe is not flooded. */
 const LINE_INTERVAL_MS = 1_000;
@@ -152,13 +152,14 @@ function progressReporter(quiet: boolean): Reporter {
   if (quiet) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, hideCursor: true, format: '{repo} [{bar}] {percentage}% | {done} / {total} | {rate}/s | {eta_left} left | {state}', etaBuffer: 20 },
+      { stream: process.stderr, hideCursor: true, barsize: 24, format: '{repo} [{bar}] {percentage}% | {received} / {size} | {speed}/s | {left} left | {state}', etaBuffer: 20 },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
     return {
       update(pull) {
-        const payload = { repo: pull.repo, done: formatBytes(pull.bytesDone), total: formatBytes(pull.bytesTotal), rate: formatBytes(pull.rate), eta_left: pull.etaSeconds === null ? '-' : `${Math.round(pull.etaSeconds)}s`, state: pull.state };
+        // Payload names of our own: cli-progress fills {total}, {eta} and {value} with its raw numbers.
+        const payload = { repo: pull.repo, received: formatBytes(pull.bytesDone), size: formatBytes(pull.bytesTotal), speed: formatBytes(pull.rate), left: pull.etaSeconds === null ? '-' : formatDuration(pull.etaSeconds), state: pull.state };
         if (!started) {
           bar.start(Math.max(pull.bytesTotal, 1), pull.bytesDone, payload);
           started = true;
