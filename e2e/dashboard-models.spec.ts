@@ -44,6 +44,8 @@ for (const device of ['desktop', 'phone'] as const) {
     if (device === 'phone') test.use({ viewport: PHONE });
 
     test('search → a model’s page → pull with live progress → ready → delete', async ({ page, backend, hub }) => {
+      // Two cores, a backend, a browser and light and dark screenshots of five states.
+      test.setTimeout(120_000);
       const shot = (name: string) => screenshotBothSchemes(page, `models-${name}${device === 'phone' ? '-phone' : ''}`);
       await openModels(page, backend.url);
       await expect(page.getByText('No models yet')).toBeVisible();
@@ -61,16 +63,25 @@ for (const device of ['desktop', 'phone'] as const) {
       await expectNoHorizontalOverflow(page);
       await shot('details');
 
-      // Slow enough to watch: about 4 s for the 6 MB quantization.
-      hub.files.fault(REPO, 'tiny.Q8_0.gguf', { kind: 'slow', bytesPerSecond: 1536 * 1024, times: 1 });
+      // Slow enough to watch, pause and resume: about 8 s for the 6 MB quantization, the resumed request too.
+      hub.files.fault(REPO, 'tiny.Q8_0.gguf', { kind: 'slow', bytesPerSecond: 768 * 1024, times: 2 });
       await page.getByRole('button', { name: 'Pull Q8_0' }).click();
       const pull = page.getByTestId(`pull-${REPO}`);
       await expect(pull).toContainText('Downloading');
+      await expect(pull.getByRole('button', { name: 'Pause' })).toBeVisible();
+
+      // Pause keeps what arrived; Resume continues from there.
+      await pull.getByRole('button', { name: 'Pause' }).click();
+      await expect(pull).toContainText('Paused');
+      await expect(pull.getByRole('button', { name: 'Pause' })).toHaveCount(0);
+      await shot('paused');
+      await pull.getByRole('button', { name: 'Resume' }).click();
+
       // Live numbers from the event stream: bytes moving, a rate and a time left.
+      await expect(pull).toContainText('Downloading');
       await expect(pull.getByTestId('pull-numbers')).toContainText(/[1-9][\d.]* MB of 6\.29 MB/);
       await expect(pull.getByTestId('pull-numbers')).toContainText(/\/s/);
       await expect(pull.getByTestId('pull-numbers')).toContainText(/s left/);
-      await expect(pull.getByRole('button', { name: 'Pause' })).toBeVisible();
       await expectNoHorizontalOverflow(page);
       await shot('pulling');
 
@@ -81,6 +92,8 @@ for (const device of ['desktop', 'phone'] as const) {
       await expect(local).toContainText('6.29 MB');
       await expect(local).toContainText('main');
       await expect(local).toContainText('just now');
+      await local.getByText('1 file', { exact: true }).click();
+      await expect(local).toContainText('tiny.Q8_0.gguf');
       await expectNoHorizontalOverflow(page);
       await shot('ready');
 
@@ -92,6 +105,27 @@ for (const device of ['desktop', 'phone'] as const) {
       await expect(page.getByTestId(`local-${REPO}`)).toHaveCount(0);
       await expect(page.getByText('No models yet')).toBeVisible();
       await expectNoHorizontalOverflow(page);
+    });
+
+    test('a file that fails verification ends Failed, with the reason and Pull again', async ({ page, backend, hub }) => {
+      hub.files.fault(REPO, 'tiny.Q4_K_M.gguf', { kind: 'corrupt', times: 100 });
+      await openModels(page, backend.url);
+      await page.getByLabel('Model', { exact: true }).fill(REPO);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.getByTestId(`result-${REPO}`).click();
+      await page.getByRole('button', { name: 'Pull Q4_K_M' }).click();
+      const pull = page.getByTestId(`pull-${REPO}`);
+      await expect(pull).toContainText('Failed', { timeout: 20_000 });
+      await expect(pull.getByRole('alert')).toContainText('tiny.Q4_K_M.gguf');
+      await expect(pull.getByTestId('failure-action')).toBeVisible();
+      await expect(page.getByTestId(`local-${REPO}`)).toHaveCount(0);
+      await expectNoHorizontalOverflow(page);
+      await screenshotBothSchemes(page, `models-failed${device === 'phone' ? '-phone' : ''}`);
+
+      // Once the Hub serves the right bytes, the offered fix finishes the pull.
+      hub.files.clearFaults();
+      await pull.getByTestId('failure-action').click();
+      await expect(page.getByTestId(`pull-${REPO}`)).toContainText('Ready', { timeout: 20_000 });
     });
 
     test('a gated model shows the license action with its link, before and after a pull is tried', async ({ page, backend }) => {

@@ -83,7 +83,7 @@ describe('Models words and numbers', () => {
   it('counts progress in whole percent, and says which pulls resume', () => {
     expect(percentDone({ bytesDone: 1, bytesTotal: 3 })).toBe(33);
     expect(percentDone({ bytesDone: 0, bytesTotal: 0 })).toBe(0);
-    expect([pull({ state: 'paused' }), pull({ state: 'interrupted' }), pull({ state: 'ready' }), pull({ state: 'cancelled' })].map(isResumable)).toEqual([true, true, false, false]);
+    expect([pull({ state: 'paused' }), pull({ state: 'interrupted' }), pull({ state: 'ready' }), pull({ state: 'cancelled' }), pull({ state: 'failed' })].map(isResumable)).toEqual([true, true, false, false, false]);
   });
 
   it.each([

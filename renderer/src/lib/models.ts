@@ -48,9 +48,9 @@ export function isActive(pull: PullInfo): boolean {
   return ACTIVE_STATES.includes(pull.state);
 }
 
-/** A pull that the same Pull can continue: its partial files are kept. */
+/** A stopped pull that Resume continues, its partial files kept. A failed one offers its own fix instead (Pull again, for a network failure). */
 export function isResumable(pull: PullInfo): boolean {
-  return pull.state === 'paused' || pull.state === 'interrupted' || (pull.state === 'failed' && pull.error?.action?.kind === 'retry');
+  return pull.state === 'paused' || pull.state === 'interrupted';
 }
 
 /**

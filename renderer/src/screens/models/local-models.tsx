@@ -68,12 +68,24 @@ function LocalModelItem({ model, canOperate, onDelete }: { model: LocalModel; ca
       <ul className="local-model__revisions" aria-label={`Revisions of ${model.id}`}>
         {model.revisions.map((revision) => (
           <li key={revision.commit} className="revision">
-            <span className="revision__name">
-              <code>{revisionName(revision)}</code>
-              <span className="muted">
-                {formatBytes(revision.size)} · {revision.files.length} file{revision.files.length === 1 ? '' : 's'}
+            <div className="revision__text">
+              <span className="revision__name">
+                <code>{revisionName(revision)}</code>
+                <span className="muted">{formatBytes(revision.size)}</span>
               </span>
-            </span>
+              <details className="revision__files">
+                <summary>
+                  {revision.files.length} file{revision.files.length === 1 ? '' : 's'}
+                </summary>
+                <ul>
+                  {revision.files.map((file) => (
+                    <li key={file.path}>
+                      <code>{file.path}</code> <span className="muted">{formatBytes(file.size)}</span>
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            </div>
             {canOperate && model.revisions.length > 1 ? (
               <button type="button" className="button button--small button--ghost-danger" onClick={() => onDelete({ repo: model.id, revision, size: revision.size })} aria-label={`Delete revision ${revisionName(revision)} of ${model.id}`}>
                 Delete revision
