@@ -8,9 +8,13 @@ import type { RepoFile } from '../../../shared/models.js';
 function matcher(patterns: string[]): (path: string) => boolean {
   if (patterns.length === 0) return () => false;
   const expanded = patterns.map((p) => (p.endsWith('/') ? `${p}**` : p));
-  // Python's fnmatch lets `*` cross `/`, so `*.safetensors` takes `sub/x.safetensors`;
-  // picomatch's basename mode gives a slash-free pattern that reach.
-  return picomatch(expanded, { dot: true, basename: true });
+  // Python's fnmatch lets `*` cross `/`, so `*.safetensors` takes `sub/x.safetensors`:
+  // a pattern without a slash is matched against the file's name in any folder.
+  const withPath = expanded.filter((p) => p.includes('/'));
+  const byName = expanded.filter((p) => !p.includes('/'));
+  const path = withPath.length ? picomatch(withPath, { dot: true }) : () => false;
+  const name = byName.length ? picomatch(byName, { dot: true }) : () => false;
+  return (p) => path(p) || name(p) || name(p.slice(p.lastIndexOf('/') + 1));
 }
 
 /** The files to pull; throws `model.no_match` when the patterns select nothing, naming them. */
