@@ -19,18 +19,18 @@ function matcher(patterns: string[]): (path: string) => boolean {
 
 /** The files to pull; throws `model.no_match` when the patterns select nothing, naming them. */
 export function selectFiles(files: RepoFile[], include: string[], exclude: string[]): RepoFile[] {
+  for (const pattern of include) {
+    const one = matcher([pattern]);
+    if (!files.some((f) => one(f.path))) {
+      throw httpError(422, 'model.no_match', `The include pattern "${pattern}" matches none of the ${files.length} files in this repo; nothing was pulled.`);
+    }
+  }
   const wanted = include.length > 0 ? matcher(include) : () => true;
   const unwanted = matcher(exclude);
   const chosen = files.filter((f) => wanted(f.path) && !unwanted(f.path));
   if (chosen.length === 0) {
     const what = [include.length ? `include ${include.join(', ')}` : null, exclude.length ? `exclude ${exclude.join(', ')}` : null].filter(Boolean).join(' and ');
     throw httpError(422, 'model.no_match', `No file of the ${files.length} in this repo matches ${what || 'the request'}; check the patterns against the file list.`);
-  }
-  for (const pattern of include) {
-    const one = matcher([pattern]);
-    if (!files.some((f) => one(f.path))) {
-      throw httpError(422, 'model.no_match', `The include pattern "${pattern}" matches none of the ${files.length} files in this repo; nothing was pulled.`);
-    }
   }
   return chosen;
 }
