@@ -51,7 +51,7 @@ describe('bad input', () => {
   it('something that looks like a token is refused and never sent', async () => {
     const secret = 'hf_LooksLikeATokenNeverSendMe0123456789';
     const mark = hub.requests.length;
-    for (const call of [() => rig.service.startPull({ repo: secret }), () => rig.service.details(secret), () => rig.service.search(`https://huggingface.co/${secret}/x`), () => rig.service.startPull({ repo: REPO, revision: secret })]) {
+    for (const call of [() => rig.service.startPull({ repo: secret }), () => rig.service.details(secret), () => rig.service.search(`https://huggingface.co/${secret}/x`), () => rig.service.search(secret), () => rig.service.search(`llama ${secret}`), () => rig.service.startPull({ repo: REPO, revision: secret })]) {
       const err = await call().then(() => null, (e: Error) => e);
       expect(err).toMatchObject({ code: expect.stringMatching(/^model\.(looks_like_token|revision_not_found)$/) });
       expect(err!.message).not.toContain('NeverSendMe');
