@@ -1,6 +1,7 @@
 // Never fail half-way for a reason that could be known up front: the free
 // space on the cache's disk must cover what is left to fetch, plus a margin.
-import { accessSync, constants, mkdirSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { httpError } from '../errors.js';
 
 /** Room kept free beyond the download: 1% of it, at least 64 MiB (a full disk breaks more than this pull). */
@@ -34,13 +35,28 @@ export function ensureWritableCache(cacheDir: string): void {
     mkdirSync(cacheDir, { recursive: true });
     accessSync(cacheDir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const code = realCause(cacheDir, (err as NodeJS.ErrnoException).code ?? 'error');
     throw httpError(
       507,
       'model.cache_unwritable',
       `The Hugging Face cache folder ${cacheDir} is not writable (${code}). Fix its permissions, or point HF_HUB_CACHE (or HF_HOME) at a folder this user can write.`,
     );
   }
+}
+
+/** Node's recursive mkdir reports ENOENT for a read-only or forbidden parent: ask the nearest existing folder why. */
+function realCause(dir: string, code: string): string {
+  if (code !== 'ENOENT') return code;
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    if (!existsSync(d)) continue;
+    try {
+      accessSync(d, constants.W_OK | constants.X_OK);
+      return code;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code ?? code;
+    }
+  }
+  return code;
 }
 
 /** Throws `model.disk_full` with the numbers when `remaining` bytes (plus the margin) do not fit. */

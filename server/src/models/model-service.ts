@@ -14,7 +14,7 @@ import { selectFiles } from './file-select.js';
 import { HubApi, MAX_HTTP_DOWNLOAD_SIZE, type HubFile } from './hub-api.js';
 import { FINISHED, pullId, PullRecords, pullsDir, type PullRecord } from './pull-records.js';
 import { expectedOf, PullRunner, type PullPlan } from './pull-runner.js';
-import { COMMIT_HASH, parseRepoRef, revisionProblem } from './repo-id.js';
+import { COMMIT_HASH, looksLikeSecret, parseRepoRef, revisionProblem } from './repo-id.js';
 import type { ModelService } from './service.js';
 import { existsSync, statSync } from 'node:fs';
 
@@ -60,6 +60,8 @@ class Models implements ModelService {
 
   async search(query: string, options: { limit?: number } = {}): Promise<ModelSearchResult> {
     const text = query.trim();
+    // People paste tokens into search boxes: never send one to the Hub as words.
+    if (looksLikeSecret(text)) throw httpError(400, 'model.looks_like_token', 'That looks like a Hugging Face token, not a search; it was not sent anywhere.');
     const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
     const token = await this.token();
     // A pasted id or URL names one model: find it first, then what else the words match.

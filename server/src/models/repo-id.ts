@@ -12,7 +12,7 @@ export interface RepoRef {
   revision: string | null;
 }
 
-const SECRET_PREFIXES = /^(hf_|hfk_|api_org_)|[/:=](hf_|hfk_|api_org_)[A-Za-z0-9]/;
+const SECRET_PREFIXES = /(^|[^A-Za-z0-9])(hf_|hfk_|api_org_)[A-Za-z0-9_-]{8,}/;
 
 /** True for text shaped like a Hugging Face or Halo Forge secret, anywhere in it. */
 export function looksLikeSecret(text: string): boolean {
