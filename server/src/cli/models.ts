@@ -7,7 +7,6 @@ import type { PullInfo, PullState } from '../../../shared/models.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { createModelService } from '../models/model-service.js';
 import type { ModelService } from '../models/service.js';
-import { searchable } from '../models/search-query.js';
 import { auditLogPath } from '../paths.js';
 import { createHfAccess } from '../secrets/hf-access.js';
 import { CliError } from './main.js';
@@ -28,7 +27,7 @@ const json = (value: unknown) => process.stdout.write(`${JSON.stringify(value, n
 export async function modelsSearch(query: string, o: { json?: boolean; limit?: number }): Promise<void> {
   const models = openModels();
   try {
-    const result = await models.search(searchable(query), { limit: o.limit });
+    const result = await models.search(query, { limit: o.limit });
     if (o.json) return void json(result);
     if (result.models.length === 0) return void process.stdout.write(`No models match "${result.query}".\n`);
     process.stdout.write(searchTable(result.models));

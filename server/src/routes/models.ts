@@ -17,7 +17,6 @@ import {
   RevisionQuerySchema,
   SearchQuerySchema,
 } from './model-schemas.js';
-import { searchable } from '../models/search-query.js';
 
 const KEEPALIVE_MS = 15_000;
 /** A burst of cache changes (a pull finishing several files at once) is one listing. */
@@ -37,7 +36,7 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { q: string; limit?: number } }>(
     '/models/search',
     { config: { scope: 'read' }, schema: { querystring: SearchQuerySchema, response: { 200: ModelSearchResultSchema, ...errorResponses } } },
-    async (request) => models.search(searchable(request.query.q), { limit: request.query.limit }),
+    async (request) => models.search(request.query.q.trim(), { limit: request.query.limit }),
   );
 
   app.get('/models/local', { config: { scope: 'read' }, schema: { response: { 200: LocalModelListSchema, ...errorResponses } } }, async () => models.listLocal());
