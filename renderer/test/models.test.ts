@@ -176,3 +176,22 @@ describe('the Models store', () => {
     expect(useModels.getState().deleting).toBe(false);
   });
 });
+
+describe('a pull that ends before its start is answered', () => {
+  it('keeps the stream’s "failed" over the POST’s older "downloading"', async () => {
+    let answerPost: (r: Response) => void = () => undefined;
+    const failed = pull({ state: 'failed', error: { code: 'model.verify_failed', message: 'a.gguf did not verify', action: null } });
+    fakeBackend({
+      'GET /models/local': json(200, LOCAL),
+      'GET /models/events': () => new Response(eventStream([`event: pull\ndata: ${JSON.stringify(failed)}\n\n`], { keepOpen: true }), { status: 200 }),
+      'POST /models/pulls': () => new Promise<Response>((resolve) => (answerPost = resolve)),
+    });
+    const starting = useModels.getState().startPull({ repo: 'halo-test/tiny' });
+    const stop = useModels.getState().follow();
+    await vi.waitFor(() => expect(useModels.getState().pulls.p1?.state).toBe('failed'));
+    answerPost(json(202, pull({ state: 'downloading' })));
+    expect(await starting).toBe(true);
+    expect(useModels.getState().pulls.p1?.state).toBe('failed');
+    stop();
+  });
+});

@@ -69,6 +69,18 @@ function actionable(err: unknown, modelUrl: string | null): ActionableError {
 /** Counts local lists received, so that an older answer never replaces a newer one. */
 let localSeen = 0;
 
+/**
+ * The stream can be quicker than the answer to the request that started a
+ * pull: a pull that fails at once has sent "failed" before the POST's
+ * "downloading" arrives. An answer never replaces what the stream said since
+ * the request was sent.
+ */
+let streamSeq = 0;
+const streamedAt = new Map<string, number>();
+function fromAnswer(pull: PullInfo, sentAt: number): PullInfo | null {
+  return (streamedAt.get(pull.id) ?? -1) > sentAt ? null : pull;
+}
+
 const modelUrlFor = (repo: string, details: ModelDetails | null) => details?.url ?? `https://huggingface.co/${repo}`;
 
 export const useModels = create<ModelsState>()((set, get) => ({
@@ -137,8 +149,10 @@ export const useModels = create<ModelsState>()((set, get) => ({
 
   async startPull(request) {
     set({ starting: request.repo, startError: null });
+    const sentAt = streamSeq;
     try {
-      get().receivePull(await api.startPull(request));
+      const answer = fromAnswer(await api.startPull(request), sentAt);
+      if (answer) get().receivePull(answer);
       return true;
     } catch (err) {
       set({ startError: actionable(err, modelUrlFor(request.repo, get().selected?.details ?? null)) });
@@ -150,8 +164,10 @@ export const useModels = create<ModelsState>()((set, get) => ({
 
   async steer(id, action) {
     set({ busyPull: id });
+    const sentAt = streamSeq;
     try {
-      get().receivePull(await api.pullAction(id, action));
+      const answer = fromAnswer(await api.pullAction(id, action), sentAt);
+      if (answer) get().receivePull(answer);
     } catch (err) {
       const pull = get().pulls[id];
       if (pull) get().receivePull({ ...pull, error: { code: err instanceof ApiFailure ? err.code : 'internal', message: explainFailure(err).detail, action: null } });
@@ -188,7 +204,10 @@ export const useModels = create<ModelsState>()((set, get) => ({
       try {
         await api.followModels(
           {
-            onPull: (pull) => get().receivePull(pull),
+            onPull: (pull) => {
+              streamedAt.set(pull.id, ++streamSeq);
+              get().receivePull(pull);
+            },
             onLocal: (local) => {
               localSeen++;
               set({ local, localError: null });
