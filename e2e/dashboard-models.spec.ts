@@ -46,6 +46,10 @@ for (const device of ['desktop', 'phone'] as const) {
     test('search → a model’s page → pull with live progress → ready → delete', async ({ page, backend, hub }) => {
       // Two cores, a backend, a browser and light and dark screenshots of five states.
       test.setTimeout(120_000);
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(`${request.url()} ${JSON.stringify(request.headers())} ${request.postData() ?? ''}`));
+      const streamed: string[] = [];
+      page.on('response', (response) => void response.text().then((text) => streamed.push(text), () => undefined));
       const shot = (name: string) => screenshotBothSchemes(page, `models-${name}${device === 'phone' ? '-phone' : ''}`);
       await openModels(page, backend.url);
       await expect(page.getByText('No models yet')).toBeVisible();
@@ -105,6 +109,14 @@ for (const device of ['desktop', 'phone'] as const) {
       await expect(page.getByTestId(`local-${REPO}`)).toHaveCount(0);
       await expect(page.getByText('No models yet')).toBeVisible();
       await expectNoHorizontalOverflow(page);
+
+      // The workstation's Hugging Face token was used for all of this and reached the browser nowhere.
+      const secret = FAKE_HUB_TOKENS.read;
+      expect(await page.content()).not.toContain(secret);
+      expect(requests.join('\n')).not.toContain(secret);
+      expect(streamed.join('\n')).not.toContain(secret);
+      expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain(secret);
+      expect(backend.output()).not.toContain(secret);
     });
 
     test('a file that fails verification ends Failed, with the reason and Pull again', async ({ page, backend, hub }) => {

@@ -93,7 +93,7 @@ describe('halo-forge models search', () => {
 
 describe('halo-forge models pull', () => {
   it('prints plain progress lines when not on a terminal, exits 0 once every file verified, and list shows it', async () => {
-    const { env, cacheDir } = workstation();
+    const { env, cacheDir, home } = workstation();
     const result = await models(env, 'pull', `https://huggingface.co/${REPO}`);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Ready: ${REPO} at [0-9a-f]{12}, 3 files \\(8\\.\\d+ MiB\\) verified\\.\\n$`));
@@ -103,7 +103,11 @@ describe('halo-forge models pull', () => {
     expect(result.stderr).not.toMatch(/\x1b\[/);
     for (const line of lines) expect(line).toMatch(new RegExp(`^${REPO}: (queued|checking|downloading|verifying|ready) .* \\(\\d+%\\), \\d+/3 files`));
     expect(blobCheck(cacheDir).every((b) => b.ok)).toBe(true);
+    // The HF token was sent (the pull needed it) and is written nowhere: not the cache, the pull records, the output.
+    expect(hub.requests.some((r) => r.token === FAKE_HUB_TOKENS.read)).toBe(true);
     expect(filesContaining(cacheDir, FAKE_HUB_TOKENS.read)).toEqual([]);
+    expect(filesContaining(home, FAKE_HUB_TOKENS.read)).toEqual([]);
+    expect(result.stdout + result.stderr).not.toContain(FAKE_HUB_TOKENS.read);
 
     const list = await models(env, 'list');
     expect(list.code).toBe(0);
