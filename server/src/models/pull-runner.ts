@@ -15,6 +15,10 @@ import { actionFor } from './pull-actions.js';
 import { transferBlob } from './transfer.js';
 import type { Expected } from './verify.js';
 
+/** Files up to this size are fetched by the small-file workers. */
+const SMALL_FILE = 1 << 20;
+const SMALL_FILE_WORKERS = 8;
+
 export interface PullPlan {
   commit: string;
   files: HubFile[];
@@ -42,6 +46,7 @@ export class PullRunner {
   private samples: [number, number][] = [];
   private stopReason: 'paused' | 'cancelled' | null = null;
   private plan: PullPlan | null = null;
+  private firstError: unknown = null;
   done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -79,17 +84,23 @@ export class PullRunner {
   }
 
   private async run(plan: PullPlan): Promise<void> {
-    const queue = [...plan.files];
-    const workers = Array.from({ length: Math.min(this.deps.concurrency, queue.length) }, async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) await this.pullFile(plan.commit, file);
-    });
+    // `concurrency` large files at once (bandwidth-bound); small ones, latency-bound,
+    // go beside them up to huggingface_hub's own default of 8 workers.
+    const large = plan.files.filter((f) => f.size > SMALL_FILE);
+    const small = plan.files.filter((f) => f.size <= SMALL_FILE);
+    const pool = (queue: HubFile[], width: number) =>
+      Array.from({ length: Math.min(width, queue.length) }, async () => {
+        for (let file = queue.shift(); file && !this.abort.signal.aborted; file = queue.shift()) await this.pullFile(plan.commit, file);
+      });
+    const workers = [...pool(large, this.deps.concurrency), ...pool(small, SMALL_FILE_WORKERS)];
     const results = await Promise.allSettled(workers);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (this.stopReason) {
       this.set(this.stopReason);
       return;
     }
-    if (failure) return this.fail(failure.reason);
+    // The first file's failure is the cause; the others were stopped because of it.
+    if (this.firstError !== null || failure) return this.fail(this.firstError ?? failure!.reason);
     try {
       if (this.info.revision !== plan.commit) this.deps.cache.writeRef(this.info.revision, plan.commit);
     } catch (err) {
@@ -106,7 +117,7 @@ export class PullRunner {
     const blob = cache.blobPath(expected.etag);
     if (cache.hasSnapshotFile(commit, file.path, file.size) || existsSync(blob)) {
       // Already here (from us or another tool): the blob's name is its hash, and nothing finished is fetched again.
-      if (!cache.hasSnapshotFile(commit, file.path, file.size)) cache.linkSnapshot(commit, file.path, expected.etag);
+      if (!cache.hasSnapshotFile(commit, file.path, file.size)) await cache.linkSnapshot(commit, file.path, expected.etag);
       return this.fileProgress(progress, file.size, 'done');
     }
     const remaining = this.info.bytesTotal - this.info.bytesDone;
@@ -132,11 +143,12 @@ export class PullRunner {
           ...this.deps.transfer,
         });
       }
-      cache.linkSnapshot(commit, file.path, expected.etag);
+      await cache.linkSnapshot(commit, file.path, expected.etag);
       this.fileProgress(progress, file.size, 'done');
     } catch (err) {
       if (this.stopReason === 'cancelled') rmSync(cache.incompletePath(expected.etag), { force: true });
       if (!this.stopReason) this.fileProgress(progress, progress.received, 'failed');
+      if (!this.stopReason && this.firstError === null) this.firstError = err;
       // One file failing stops the others: the pull is not going to be ready, and its partials stay for a resume.
       if (!this.stopReason) this.abort.abort();
       throw err;
