@@ -28,7 +28,6 @@ export interface RunnerDeps {
   cache: RepoCache;
   hubUrl: string;
   token: string | null;
-  fetch: typeof fetch;
   concurrency: number;
   log: (line: string) => void;
   /** Throttled progress, and every state change at once. */
@@ -136,7 +135,6 @@ export class PullRunner {
           incomplete: cache.incompletePath(expected.etag),
           expected,
           label: file.path,
-          fetch: this.deps.fetch,
           signal: this.abort.signal,
           onProgress: (n) => this.fileProgress(progress, n, 'downloading'),
           log: this.deps.log,

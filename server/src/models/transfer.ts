@@ -24,6 +24,7 @@ import type { Hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpError, isHaloError } from '../errors.js';
 import { hashPrefix, startHash, type Expected } from './verify.js';
+import { wireGet, type WireResponse } from './wire.js';
 
 export interface TransferOptions {
   /** `{hub}/{repo}/resolve/{commit}/{path}`. */
@@ -36,7 +37,6 @@ export interface TransferOptions {
   expected: Expected;
   /** The file's name in the repo, for messages. */
   label: string;
-  fetch: typeof fetch;
   signal: AbortSignal;
   /** Bytes of this file on disk now (it can go down when a file starts over). */
   onProgress: (received: number) => void;
@@ -147,26 +147,26 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
     };
     try {
       const response = await request(signal);
-      const start = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1];
-      const decision = response.ok || response.status === 416 ? rangeDecision(response.status, have, start === undefined ? null : Number(start)) : 'error';
+      const start = /^bytes (\d+)-/.exec(response.header('content-range') ?? '')?.[1];
+      const ok = response.status >= 200 && response.status < 300;
+      const decision = ok || response.status === 416 ? rangeDecision(response.status, have, start === undefined ? null : Number(start)) : 'error';
       if (decision === 'error') throw await refusal(response);
       if (decision === 'verify') {
-        await response.body?.cancel();
+        response.discard();
         if (have === size) return 'verify';
         // The server says our partial is past its end: it is not this file. Start over.
         await restart('the server refused the range (416) for a partial that is not complete');
         throw new Retryable('starting over', 0);
       }
       if (decision === 'restart') {
-        await restart(response.status === 200 ? 'the server ignored the Range request (200); starting the file over' : `the server sent a different range (${response.headers.get('content-range')}); starting the file over`);
+        await restart(response.status === 200 ? 'the server ignored the Range request (200); starting the file over' : `the server sent a different range (${response.header('content-range')}); starting the file over`);
         if (response.status !== 200) {
-          await response.body?.cancel();
+          response.discard();
           throw new Retryable('starting over', 0);
         }
       }
-      if (!response.body) throw new Retryable('empty answer');
       try {
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        for await (const chunk of response.body) {
           kick();
           if (have + chunk.byteLength > size) throw httpError(502, 'model.verify_failed', `${o.label} is larger than the ${formatCount(size)} bytes the Hub lists; the download was stopped.`);
           hash.update(chunk);
@@ -198,16 +198,16 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
   }
 
   /** Follows redirects by hand: the token goes to the Hub's origin only, and is sent again on each request. */
-  async function request(signal: AbortSignal): Promise<Response> {
+  async function request(signal: AbortSignal): Promise<WireResponse> {
     let target = new URL(o.url);
     for (let hop = 0; hop < 6; hop++) {
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
       if (have > 0) headers.range = `bytes=${have}-`;
       if (o.token && sendsToken(target, o.hubOrigin)) headers.authorization = `Bearer ${o.token}`;
-      const response = await o.fetch(target, { headers, redirect: 'manual', signal });
+      const response = await wireGet(target, headers, signal);
       if (!REDIRECTS.has(response.status)) return response;
-      const location = response.headers.get('location');
-      await response.body?.cancel();
+      const location = response.header('location');
+      response.discard();
       if (!location) throw new Retryable(`a ${response.status} redirect without a Location`);
       target = new URL(location, target);
       if (hop === 0 && !sendsToken(target, o.hubOrigin)) o.log(`${o.label}: from ${loggableUrl(target)}`);
@@ -215,11 +215,11 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
     throw new Retryable('too many redirects');
   }
 
-  async function refusal(response: Response): Promise<Error> {
-    await response.body?.cancel();
-    const code = response.headers.get('x-error-code');
+  async function refusal(response: WireResponse): Promise<Error> {
+    response.discard();
+    const code = response.header('x-error-code');
     if (response.status === 429) {
-      const after = Number(response.headers.get('retry-after'));
+      const after = Number(response.header('retry-after'));
       const seconds = Number.isFinite(after) && after > 0 ? Math.min(after, MAX_RETRY_AFTER_S) : 5;
       return new Retryable(`the Hub is rate-limiting (429, Retry-After ${seconds} s)`, seconds * 1000);
     }
