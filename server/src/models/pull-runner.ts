@@ -18,6 +18,8 @@ import type { Expected } from './verify.js';
 /** Files up to this size are fetched by the small-file workers. */
 const SMALL_FILE = 1 << 20;
 const SMALL_FILE_WORKERS = 8;
+/** Progress totals are recomputed at most this often (events are throttled again by the service). */
+const PROGRESS_TICK_MS = 50;
 
 export interface PullPlan {
   commit: string;
@@ -46,6 +48,7 @@ export class PullRunner {
   private stopReason: 'paused' | 'cancelled' | null = null;
   private plan: PullPlan | null = null;
   private firstError: unknown = null;
+  private lastTick = 0;
   done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -156,10 +159,14 @@ export class PullRunner {
   }
 
   private fileProgress(progress: PullFileProgress, received: number, state: PullFileProgress['state']): void {
+    const changed = progress.state !== state;
     progress.received = received;
     progress.state = state;
-    this.info.bytesDone = this.info.files.reduce((n, f) => n + f.received, 0);
+    // Called for every network chunk: the totals, rate and event wait for a tick (or a file's state change).
     const now = Date.now();
+    if (!changed && now - this.lastTick < PROGRESS_TICK_MS) return;
+    this.lastTick = now;
+    this.info.bytesDone = this.info.files.reduce((n, f) => n + f.received, 0);
     this.samples.push([now, this.info.bytesDone]);
     while (this.samples.length > 2 && now - this.samples[0]![0] > 5_000) this.samples.shift();
     const [t0, b0] = this.samples[0]!;
@@ -177,6 +184,7 @@ export class PullRunner {
 
   private set(state: PullInfo['state']): void {
     this.info.state = state;
+    this.info.bytesDone = this.info.files.reduce((n, f) => n + f.received, 0);
     if (state !== 'downloading') {
       this.info.rate = 0;
       this.info.etaSeconds = null;
