@@ -7,7 +7,8 @@
 //   {cache}/models--{org}--{name}/refs/{revision}         the commit, no newline, written atomically
 //   {cache}/models--{org}--{name}/.no_exist/{commit}/{path} an empty file: confirmed missing at that commit
 //   {cache}/.locks/models--{org}--{name}/{etag}.lock      the per-blob lock
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import type { LocalFile, LocalModel, LocalRevision } from '../../../shared/models.js';
@@ -53,18 +54,18 @@ export class RepoCache {
   }
 
   /** Points `snapshots/{commit}/{path}` at the blob: a relative symlink, or a copy where the filesystem refuses symlinks. */
-  linkSnapshot(commit: string, path: string, etag: string): void {
+  async linkSnapshot(commit: string, path: string, etag: string): Promise<void> {
     const pointer = this.snapshotPath(commit, path);
     const blob = this.blobPath(etag);
-    mkdirSync(dirname(pointer), { recursive: true });
-    rmSync(pointer, { force: true });
+    await fsp.mkdir(dirname(pointer), { recursive: true });
+    await fsp.rm(pointer, { force: true });
     try {
-      symlinkSync(relative(dirname(pointer), blob), pointer);
+      await fsp.symlink(relative(dirname(pointer), blob), pointer);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EPERM' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EINVAL') throw err;
       // FAT, some network shares, Windows without developer mode: what huggingface_hub does there too.
-      copyFileSync(blob, pointer);
+      await fsp.copyFile(blob, pointer);
     }
   }
 

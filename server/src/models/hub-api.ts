@@ -8,6 +8,11 @@ import { httpError, isHaloError, type HaloError } from '../errors.js';
 import { redactSecrets } from '../secrets/redact.js';
 import { repoPathProblem } from './repo-path.js';
 
+/** @huggingface/hub, loaded on first use (it is large, and a server that never searches should not start slower for it). */
+export function loadHubLibrary(): Promise<typeof import('@huggingface/hub')> {
+  return import('@huggingface/hub');
+}
+
 export interface HubFile extends RepoFile {
   /** Stored with Xet: comes over plain HTTP through the /resolve redirect. */
   xet: boolean;
@@ -23,7 +28,7 @@ export class HubApi {
   ) {}
 
   async search(query: string, limit: number, token: string | null): Promise<HubModelSummary[]> {
-    const { listModels } = await import('@huggingface/hub');
+    const { listModels } = await loadHubLibrary();
     return this.call(`searching for "${query}"`, token, null, async (fetch) => {
       const out: HubModelSummary[] = [];
       for await (const m of listModels({ search: { query }, limit, hubUrl: this.url, fetch, accessToken: token ?? undefined, additionalFields: ['library_name'] })) {
@@ -44,7 +49,7 @@ export class HubApi {
 
   /** The commit a revision points at now, and whether the repo is gated or private. */
   async info(repo: string, revision: string, token: string | null): Promise<{ commit: string; gated: false | 'auto' | 'manual'; private: boolean }> {
-    const { modelInfo } = await import('@huggingface/hub');
+    const { modelInfo } = await loadHubLibrary();
     return this.call(repo, token, revision, async (fetch) => {
       const m = await modelInfo({ name: repo, revision, hubUrl: this.url, fetch, accessToken: token ?? undefined, additionalFields: ['sha'] });
       if (typeof m.sha !== 'string' || !/^[0-9a-f]{40}$/.test(m.sha)) throw httpError(502, 'model.hub_unreachable', `The Hub at ${this.url} answered without the commit of ${repo}@${revision}; try again later.`);
@@ -54,7 +59,7 @@ export class HubApi {
 
   /** Every file at `commit`, with its hashes; a path that could escape the snapshot folder is refused (`model.unsafe_path`). */
   async files(repo: string, commit: string, token: string | null): Promise<HubFile[]> {
-    const { listFiles } = await import('@huggingface/hub');
+    const { listFiles } = await loadHubLibrary();
     return this.call(repo, token, commit, async (fetch) => {
       const out: HubFile[] = [];
       for await (const entry of listFiles({ repo: { type: 'model', name: repo }, revision: commit, recursive: true, expand: true, hubUrl: this.url, fetch, accessToken: token ?? undefined })) {
@@ -74,7 +79,7 @@ export class HubApi {
   }
 
   private async call<T>(what: string, token: string | null, revision: string | null, fn: (fetch: typeof globalThis.fetch) => Promise<T>): Promise<T> {
-    const { HubApiError } = await import('@huggingface/hub');
+    const { HubApiError } = await loadHubLibrary();
     let last: Response | null = null;
     const keep: typeof fetch = async (input, init) => (last = await this.fetchImpl(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(30_000) }));
     try {

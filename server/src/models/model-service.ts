@@ -23,6 +23,7 @@ export interface ModelServiceOptions {
   /** Resolves the workstation's Hugging Face token (HfAccess.token). */
   hf: { token(): Promise<string | null> };
   owner: 'server' | 'cli';
+  /** For the Hub's API calls (search, info, listings); file transfers use node:http (wire.ts). */
   fetch?: typeof fetch;
   /** Files fetched at once per pull (3). */
   concurrency?: number;
@@ -254,7 +255,6 @@ class Models implements ModelService {
       cache: new RepoCache(this.cacheDir, info.repo),
       hubUrl: this.hubUrl,
       token,
-      fetch: this.fetch,
       concurrency: this.o.concurrency ?? 3,
       log: (line) => this.o.log?.(`${info.repo}: ${line}`),
       emit: (pull, changed) => this.emit(pull, changed),

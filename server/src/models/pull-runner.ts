@@ -15,6 +15,12 @@ import { actionFor } from './pull-actions.js';
 import { transferBlob } from './transfer.js';
 import type { Expected } from './verify.js';
 
+/** Files up to this size are fetched by the small-file workers. */
+const SMALL_FILE = 1 << 20;
+const SMALL_FILE_WORKERS = 8;
+/** Progress totals are recomputed at most this often (events are throttled again by the service). */
+const PROGRESS_TICK_MS = 50;
+
 export interface PullPlan {
   commit: string;
   files: HubFile[];
@@ -24,7 +30,6 @@ export interface RunnerDeps {
   cache: RepoCache;
   hubUrl: string;
   token: string | null;
-  fetch: typeof fetch;
   concurrency: number;
   log: (line: string) => void;
   /** Throttled progress, and every state change at once. */
@@ -42,6 +47,8 @@ export class PullRunner {
   private samples: [number, number][] = [];
   private stopReason: 'paused' | 'cancelled' | null = null;
   private plan: PullPlan | null = null;
+  private firstError: unknown = null;
+  private lastTick = 0;
   done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -79,17 +86,23 @@ export class PullRunner {
   }
 
   private async run(plan: PullPlan): Promise<void> {
-    const queue = [...plan.files];
-    const workers = Array.from({ length: Math.min(this.deps.concurrency, queue.length) }, async () => {
-      for (let file = queue.shift(); file; file = queue.shift()) await this.pullFile(plan.commit, file);
-    });
+    // `concurrency` large files at once (bandwidth-bound); small ones, latency-bound,
+    // go beside them up to huggingface_hub's own default of 8 workers.
+    const large = plan.files.filter((f) => f.size > SMALL_FILE);
+    const small = plan.files.filter((f) => f.size <= SMALL_FILE);
+    const pool = (queue: HubFile[], width: number) =>
+      Array.from({ length: Math.min(width, queue.length) }, async () => {
+        for (let file = queue.shift(); file && !this.abort.signal.aborted; file = queue.shift()) await this.pullFile(plan.commit, file);
+      });
+    const workers = [...pool(large, this.deps.concurrency), ...pool(small, SMALL_FILE_WORKERS)];
     const results = await Promise.allSettled(workers);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (this.stopReason) {
       this.set(this.stopReason);
       return;
     }
-    if (failure) return this.fail(failure.reason);
+    // The first file's failure is the cause; the others were stopped because of it.
+    if (this.firstError !== null || failure) return this.fail(this.firstError ?? failure!.reason);
     try {
       if (this.info.revision !== plan.commit) this.deps.cache.writeRef(this.info.revision, plan.commit);
     } catch (err) {
@@ -106,7 +119,7 @@ export class PullRunner {
     const blob = cache.blobPath(expected.etag);
     if (cache.hasSnapshotFile(commit, file.path, file.size) || existsSync(blob)) {
       // Already here (from us or another tool): the blob's name is its hash, and nothing finished is fetched again.
-      if (!cache.hasSnapshotFile(commit, file.path, file.size)) cache.linkSnapshot(commit, file.path, expected.etag);
+      if (!cache.hasSnapshotFile(commit, file.path, file.size)) await cache.linkSnapshot(commit, file.path, expected.etag);
       return this.fileProgress(progress, file.size, 'done');
     }
     const remaining = this.info.bytesTotal - this.info.bytesDone;
@@ -125,18 +138,18 @@ export class PullRunner {
           incomplete: cache.incompletePath(expected.etag),
           expected,
           label: file.path,
-          fetch: this.deps.fetch,
           signal: this.abort.signal,
           onProgress: (n) => this.fileProgress(progress, n, 'downloading'),
           log: this.deps.log,
           ...this.deps.transfer,
         });
       }
-      cache.linkSnapshot(commit, file.path, expected.etag);
+      await cache.linkSnapshot(commit, file.path, expected.etag);
       this.fileProgress(progress, file.size, 'done');
     } catch (err) {
       if (this.stopReason === 'cancelled') rmSync(cache.incompletePath(expected.etag), { force: true });
       if (!this.stopReason) this.fileProgress(progress, progress.received, 'failed');
+      if (!this.stopReason && this.firstError === null) this.firstError = err;
       // One file failing stops the others: the pull is not going to be ready, and its partials stay for a resume.
       if (!this.stopReason) this.abort.abort();
       throw err;
@@ -146,10 +159,14 @@ export class PullRunner {
   }
 
   private fileProgress(progress: PullFileProgress, received: number, state: PullFileProgress['state']): void {
+    const changed = progress.state !== state;
     progress.received = received;
     progress.state = state;
-    this.info.bytesDone = this.info.files.reduce((n, f) => n + f.received, 0);
+    // Called for every network chunk: the totals, rate and event wait for a tick (or a file's state change).
     const now = Date.now();
+    if (!changed && now - this.lastTick < PROGRESS_TICK_MS) return;
+    this.lastTick = now;
+    this.info.bytesDone = this.info.files.reduce((n, f) => n + f.received, 0);
     this.samples.push([now, this.info.bytesDone]);
     while (this.samples.length > 2 && now - this.samples[0]![0] > 5_000) this.samples.shift();
     const [t0, b0] = this.samples[0]!;
@@ -167,6 +184,7 @@ export class PullRunner {
 
   private set(state: PullInfo['state']): void {
     this.info.state = state;
+    this.info.bytesDone = this.info.files.reduce((n, f) => n + f.received, 0);
     if (state !== 'downloading') {
       this.info.rate = 0;
       this.info.etaSeconds = null;

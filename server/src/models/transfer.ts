@@ -18,12 +18,13 @@
 // `Range: bytes=N-` from blobs/{etag}.incomplete, the name huggingface_hub
 // uses, so either tool continues the other's partial. 206 continues; 200 to a
 // Range request starts the file over; 416 means verify what is there.
-import { mkdir, open, rm, rename, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, rm, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpError, isHaloError } from '../errors.js';
 import { hashPrefix, startHash, type Expected } from './verify.js';
+import { wireGet, type WireResponse } from './wire.js';
 
 export interface TransferOptions {
   /** `{hub}/{repo}/resolve/{commit}/{path}`. */
@@ -36,7 +37,6 @@ export interface TransferOptions {
   expected: Expected;
   /** The file's name in the repo, for messages. */
   label: string;
-  fetch: typeof fetch;
   signal: AbortSignal;
   /** Bytes of this file on disk now (it can go down when a file starts over). */
   onProgress: (received: number) => void;
@@ -97,6 +97,7 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
   o.onProgress(have);
   await mkdir(dirname(o.incomplete), { recursive: true });
   const file = await open(o.incomplete, 'a', 0o644);
+  const disk = new BatchedWriter(file);
   try {
     let failures = 0;
     while (have < size) {
@@ -121,8 +122,10 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
         await sleep(wait, undefined, { signal: o.signal });
       }
     }
-    await file.sync();
+    // Durable before it is named by its hash: a crash must not leave a short blob that looks verified.
+    await disk.sync();
   } finally {
+    await disk.settle().catch(() => undefined);
     await file.close();
   }
 
@@ -144,31 +147,37 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
     };
     try {
       const response = await request(signal);
-      const start = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '')?.[1];
-      const decision = response.ok || response.status === 416 ? rangeDecision(response.status, have, start === undefined ? null : Number(start)) : 'error';
+      const start = /^bytes (\d+)-/.exec(response.header('content-range') ?? '')?.[1];
+      const ok = response.status >= 200 && response.status < 300;
+      const decision = ok || response.status === 416 ? rangeDecision(response.status, have, start === undefined ? null : Number(start)) : 'error';
       if (decision === 'error') throw await refusal(response);
       if (decision === 'verify') {
-        await response.body?.cancel();
+        response.discard();
         if (have === size) return 'verify';
         // The server says our partial is past its end: it is not this file. Start over.
         await restart('the server refused the range (416) for a partial that is not complete');
         throw new Retryable('starting over', 0);
       }
       if (decision === 'restart') {
-        await restart(response.status === 200 ? 'the server ignored the Range request (200); starting the file over' : `the server sent a different range (${response.headers.get('content-range')}); starting the file over`);
+        await restart(response.status === 200 ? 'the server ignored the Range request (200); starting the file over' : `the server sent a different range (${response.header('content-range')}); starting the file over`);
         if (response.status !== 200) {
-          await response.body?.cancel();
+          response.discard();
           throw new Retryable('starting over', 0);
         }
       }
-      if (!response.body) throw new Retryable('empty answer');
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        kick();
-        if (have + chunk.byteLength > size) throw httpError(502, 'model.verify_failed', `${o.label} is larger than the ${formatCount(size)} bytes the Hub lists; the download was stopped.`);
-        hash.update(chunk);
-        await file.write(chunk);
-        have += chunk.byteLength;
-        o.onProgress(have);
+      try {
+        for await (const chunk of response.body) {
+          kick();
+          if (have + chunk.byteLength > size) throw httpError(502, 'model.verify_failed', `${o.label} is larger than the ${formatCount(size)} bytes the Hub lists; the download was stopped.`);
+          hash.update(chunk);
+          disk.add(chunk);
+          have += chunk.byteLength;
+          o.onProgress(have);
+          if (disk.buffered >= WRITE_BATCH) await disk.flush();
+        }
+      } finally {
+        // What arrived before a cut is good data, already hashed: it goes to disk, so the file and the hash agree on a resume.
+        await disk.settle();
       }
       if (have < size) throw new Retryable(`the connection closed after ${formatCount(have)} of ${formatCount(size)} bytes`);
       return 'done';
@@ -189,16 +198,16 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
   }
 
   /** Follows redirects by hand: the token goes to the Hub's origin only, and is sent again on each request. */
-  async function request(signal: AbortSignal): Promise<Response> {
+  async function request(signal: AbortSignal): Promise<WireResponse> {
     let target = new URL(o.url);
     for (let hop = 0; hop < 6; hop++) {
       const headers: Record<string, string> = { 'accept-encoding': 'identity' };
       if (have > 0) headers.range = `bytes=${have}-`;
       if (o.token && sendsToken(target, o.hubOrigin)) headers.authorization = `Bearer ${o.token}`;
-      const response = await o.fetch(target, { headers, redirect: 'manual', signal });
+      const response = await wireGet(target, headers, signal);
       if (!REDIRECTS.has(response.status)) return response;
-      const location = response.headers.get('location');
-      await response.body?.cancel();
+      const location = response.header('location');
+      response.discard();
       if (!location) throw new Retryable(`a ${response.status} redirect without a Location`);
       target = new URL(location, target);
       if (hop === 0 && !sendsToken(target, o.hubOrigin)) o.log(`${o.label}: from ${loggableUrl(target)}`);
@@ -206,11 +215,11 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
     throw new Retryable('too many redirects');
   }
 
-  async function refusal(response: Response): Promise<Error> {
-    await response.body?.cancel();
-    const code = response.headers.get('x-error-code');
+  async function refusal(response: WireResponse): Promise<Error> {
+    response.discard();
+    const code = response.header('x-error-code');
     if (response.status === 429) {
-      const after = Number(response.headers.get('retry-after'));
+      const after = Number(response.header('retry-after'));
       const seconds = Number.isFinite(after) && after > 0 ? Math.min(after, MAX_RETRY_AFTER_S) : 5;
       return new Retryable(`the Hub is rate-limiting (429, Retry-After ${seconds} s)`, seconds * 1000);
     }
@@ -233,6 +242,64 @@ function isNetworkError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (LOCAL_FAILURES.has((err as NodeJS.ErrnoException).code ?? '')) return false;
   return err.name === 'TypeError' || err.name === 'AbortError' || 'code' in err || (err.cause !== undefined && err.cause !== null);
+}
+
+/**
+ * Batches of this size are written while the next one arrives. Small enough
+ * that a kill loses little of what arrived and chunks die young (RSS stays
+ * flat), large enough to cut the write calls by ~8 on 32 KiB network chunks.
+ */
+const WRITE_BATCH = 256 << 10;
+/** Written data is flushed to disk in the background every this many bytes, so the final sync has little left to do. */
+const SYNC_EVERY = 64 << 20;
+
+/**
+ * Writes what arrives in batches, one batch on its way to disk while the next
+ * fills, and starts a background fdatasync every SYNC_EVERY bytes: the
+ * network, the hash and the disk work at the same time.
+ */
+class BatchedWriter {
+  buffered = 0;
+  private chunks: Uint8Array[] = [];
+  private writing: Promise<unknown> = Promise.resolve();
+  private syncing: Promise<unknown> = Promise.resolve();
+  private sinceSync = 0;
+
+  constructor(private readonly file: FileHandle) {}
+
+  add(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffered === 0) return;
+    const chunks = this.chunks;
+    const bytes = this.buffered;
+    this.chunks = [];
+    this.buffered = 0;
+    await this.writing;
+    this.writing = this.file.writev(chunks);
+    this.sinceSync += bytes;
+    if (this.sinceSync >= SYNC_EVERY) {
+      this.sinceSync = 0;
+      const written = this.writing;
+      await this.syncing;
+      this.syncing = written.then(() => this.file.datasync());
+    }
+  }
+
+  /** Everything added is on its way to disk, and written. */
+  async settle(): Promise<void> {
+    await this.flush();
+    await this.writing;
+  }
+
+  async sync(): Promise<void> {
+    await this.settle();
+    await this.syncing;
+    await this.file.sync();
+  }
 }
 
 async function sizeOf(path: string): Promise<number> {
