@@ -12,11 +12,12 @@ import { desktopBridge } from './lib/desktop';
 import { AUTH_WORDS, OverviewScreen } from './screens/overview';
 import { ConnectionScreen } from './screens/connection';
 import { HuggingFaceScreen } from './screens/huggingface';
+import { ModelsScreen } from './screens/models';
 import { ApiTokensScreen } from './screens/api-tokens';
 import { RunsScreen } from './screens/runs';
 
-const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
-const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, runs: RunsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', models: 'models', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, models: ModelsScreen, runs: RunsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
   const route = useNavigation((s) => s.route);
