@@ -22,6 +22,8 @@ import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { runRoutes } from './routes/runs.js';
+import { createRuns } from './runs/create-runs.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
@@ -181,6 +183,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // On a refusing disk every audit line (the gate's, the routes') costs only itself: reported here, never thrown.
   const audit = new AuditLog(auditLogPath(env), undefined, (err) => app.log.error(`Could not write the audit log: ${err.message}`));
   const throttle = new FailureThrottle();
+  const hf = options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) });
   const ctx: ServerContext = {
     mode,
     env,
@@ -197,9 +200,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       authOff: mode === 'off',
       insecureNoAuth: options.insecureNoAuth === true,
     }),
-    hf: options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) }),
+    hf,
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
+    ...createRuns(env, hf, (message) => app.log.warn(message)),
   };
   app.decorate('halo', ctx);
   for (const warning of [...store.warnings, ...settings.warnings]) app.log.warn(warning);
@@ -248,6 +252,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(runRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
     { prefix: API_PREFIX },
@@ -265,6 +270,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   app.addHook('onClose', async () => {
     await ctx.exposure.close();
+    await ctx.runs.close();
     await store.close();
     audit.close();
   });

@@ -7,6 +7,8 @@ import type { TokenStore } from './auth/token-store.js';
 import type { SettingsFile } from './config/settings.js';
 import type { Exposure } from './net/exposure.js';
 import type { HfAccess } from './secrets/hf-access.js';
+import type { RecipeStore } from './runs/recipe-store.js';
+import type { RunManager } from './runs/run-manager.js';
 
 /** What the routes work with; built once per server by buildApp. */
 export interface ServerContext {
@@ -21,6 +23,8 @@ export interface ServerContext {
   hf: HfAccess;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
+  runs: RunManager;
+  recipes: RecipeStore;
 }
 
 declare module 'fastify' {
