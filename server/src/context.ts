@@ -6,6 +6,7 @@ import type { FailureThrottle } from './auth/throttle.js';
 import type { TokenStore } from './auth/token-store.js';
 import type { SettingsFile } from './config/settings.js';
 import type { Exposure } from './net/exposure.js';
+import type { ModelService } from './models/service.js';
 import type { HfAccess } from './secrets/hf-access.js';
 import type { RecipeStore } from './runs/recipe-store.js';
 import type { RunManager } from './runs/run-manager.js';
@@ -21,6 +22,8 @@ export interface ServerContext {
   settings: SettingsFile;
   exposure: Exposure;
   hf: HfAccess;
+  /** Models: search, pull into the shared Hugging Face cache, list, delete. */
+  models: ModelService;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
   runs: RunManager;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { haloHome } from '../paths.js';
 import type { HfAccess } from '../secrets/hf-access.js';
-import { hubCacheDir } from './model-snapshot.js';
+import { resolveHubCache } from '../models/cache-dir.js';
 import { RecipeStore } from './recipe-store.js';
 import { RunManager } from './run-manager.js';
 
@@ -23,7 +23,8 @@ export function createRuns(env: NodeJS.ProcessEnv, hf: HfAccess, log: (message: 
     home,
     env,
     childEnv: () => hf.childEnv(env),
-    hubCache: hubCacheDir(env),
+    // The cache Models pulls into, resolved as huggingface_hub does, so the job's own downloads share it.
+    hubCache: resolveHubCache(env),
     gpuSlots: number('HALOFORGE_RUNS_GPU_SLOTS', 1),
     stopGraceMs: number('HALOFORGE_RUNS_STOP_GRACE_MS', 10_000),
     logMaxBytes: number('HALOFORGE_RUNS_LOG_MAX_BYTES', 50 * 1024 * 1024),

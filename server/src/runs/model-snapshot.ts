@@ -1,21 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { RunModel } from '../../../shared/runs.js';
 import { httpError } from '../errors.js';
-
-/**
- * The shared Hugging Face cache, as huggingface_hub resolves it: HF_HUB_CACHE ›
- * HUGGINGFACE_HUB_CACHE › $HF_HOME/hub › $XDG_CACHE_HOME/huggingface/hub ›
- * ~/.cache/huggingface/hub. (Models keeps the full version, with ~ and $VAR
- * expansion, in server/src/models/cache-dir.ts.)
- */
-export function hubCacheDir(env: NodeJS.ProcessEnv): string {
-  const hubCache = env.HF_HUB_CACHE || env.HUGGINGFACE_HUB_CACHE;
-  if (hubCache) return hubCache;
-  const hfHome = env.HF_HOME || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'huggingface');
-  return join(hfHome, 'hub');
-}
 
 const REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 const COMMIT = /^[0-9a-f]{40}$/;
