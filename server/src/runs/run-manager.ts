@@ -244,6 +244,11 @@ export class RunManager {
     // Running from here on, so a second schedule() does not launch it twice while the environment resolves.
     record.state = 'running';
     const base = await this.opts.childEnv();
+    if (record.stopRequested) {
+      // Stopped while its environment was being resolved: nothing was spawned.
+      this.end(record, { state: 'stopped', reason: record.reason ?? 'Stopped before it started.' });
+      return;
+    }
     const env: NodeJS.ProcessEnv = { ...base, ...record.extraEnv, HF_HUB_CACHE: this.opts.hubCache, HALOFORGE_RUN_DIR: record.runDir };
     delete env.HALOFORGE_MODEL_PATH;
     delete env.HALOFORGE_MODEL_ID;
