@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAKE_HUB_MODELS, startFakeHub, type FakeHub } from '../../e2e/support/fake-hub.js';
 import { buildTestApp, type TestApp } from './support/app.js';
@@ -83,6 +83,26 @@ describe('a run from start to finish', () => {
     const run = await waitForState(a, started.body.id, ['succeeded', 'failed']);
     expect(run).toMatchObject({ state: 'failed', exitCode: 3, reason: 'The job ended with exit code 3.', name: 'node' });
     expect(run.logTail).toContain('training done');
+  });
+});
+
+describe('a model from Models', () => {
+  it('hands the job the local snapshot of the pulled revision and the repo id, and records model and commit', async () => {
+    const a = await app();
+    const commit = 'a'.repeat(40);
+    const repoDir = join(t!.home, 'hf-home', 'hub', 'models--halo-test--tiny');
+    mkdirSync(join(repoDir, 'snapshots', commit), { recursive: true });
+    mkdirSync(join(repoDir, 'refs'), { recursive: true });
+    writeFileSync(join(repoDir, 'refs', 'main'), commit);
+    const started = await startRun(a, { command: [process.execPath, TRAIN, '--steps', '1'], cwd: t!.home, model: 'halo-test/tiny' });
+    expect(started.body.model).toEqual({ repo: 'halo-test/tiny', commit, path: join(repoDir, 'snapshots', commit) });
+    const run = await waitForState(a, started.body.id, ['succeeded', 'failed']);
+    const log = (await a.inject({ url: `/api/public/runs/${run.id}/log`, ...LOCAL })).body;
+    expect(log).toContain(`MODEL_ID=halo-test/tiny MODEL_PATH=${join(repoDir, 'snapshots', commit)}`);
+    const context = JSON.parse(readFileSync(join(run.runDir, 'launch_context.json'), 'utf8'));
+    expect(context).toMatchObject({ model: 'halo-test/tiny', commit });
+    expect(context.environment_added).toEqual(expect.arrayContaining(['HALOFORGE_MODEL_ID', 'HALOFORGE_MODEL_PATH']));
+    expect((await startRun(a, { command: ['node'], cwd: t!.home, model: 'halo-test/tiny', revision: 'b'.repeat(40) })).body).toMatchObject({ error: 'run.model_not_found' });
   });
 });
 
