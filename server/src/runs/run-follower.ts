@@ -8,6 +8,7 @@ import { fileSize, readRange, RUN_FILES } from './run-files.js';
 const READ_CHUNK = 1 << 20;
 const MAX_BEHIND = 4 << 20;
 const SKIP_TO = 256 << 10;
+const MAX_POINTS = 200_000;
 
 /**
  * Reads what a run's keeper and job write, as it grows: new log text (across
@@ -83,6 +84,8 @@ export class RunFollower {
   }
 
   private add(reading: MetricReading, source: MetricPoint['source'], time: string): void {
+    // A job that writes metrics without end must not grow the backend without end: the files keep the rest.
+    if (this.points.length >= MAX_POINTS) return;
     this.points.push({ seq: this.points.length, step: reading.step, epoch: reading.epoch, time, source, values: reading.values });
   }
 

@@ -198,8 +198,8 @@ export class RunManager {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.poller);
-    // Runs outlive the backend: their keepers go on, and the next backend re-attaches. Pending SIGKILLs still go out.
-    for (const timer of this.killTimers) timer.refresh();
+    // Runs outlive the backend: their keepers go on, and the next backend re-attaches. A pending SIGKILL still goes
+    // out: its timer is not unref'd, so the process waits for it (at most the grace period).
   }
 
   private find(idOrName: string): RunRecord {
