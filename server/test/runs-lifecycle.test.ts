@@ -32,7 +32,7 @@ describe('a run from start to finish', () => {
     const a = await app();
     const started = await startRun(a, {
       name: 'tiny-sft',
-      command: [process.execPath, TRAIN, '--download', FAKE_HUB_MODELS.gatedAuto, '--print-token', '--child', '--steps', '3'],
+      command: [process.execPath, TRAIN, '--download', FAKE_HUB_MODELS.gatedAuto, '--print-token', '--print-api-token', '--child', '--steps', '3'],
       cwd: t!.home,
       env: { EXTRA: 'yes' },
     });
@@ -49,6 +49,7 @@ describe('a run from start to finish', () => {
     expect(log).toContain(`HF_HUB_CACHE=${join(t!.home, 'hf-home', 'hub')}`);
     // Printed in two writes, masked all the same.
     expect(log).toMatch(/my token is \[REDACTED\] \(oops\)/);
+    expect(log).toContain('api hfk_[REDACTED] end');
     expect(run.artifacts.map((x) => x.path).sort()).toEqual(['checkpoint/model.bin', 'child.pid', 'downloaded-config.json']);
 
     const points = (await a.inject({ url: `/api/public/runs/${run.id}/metrics`, ...LOCAL })).json().points;
@@ -71,6 +72,7 @@ describe('a run from start to finish', () => {
       expect(text).not.toContain(HF_TOKEN);
       expect(text).not.toContain(HF_TOKEN.slice(3));
       expect(text).not.toContain(API_TOKEN);
+      expect(text).not.toContain('JobPrintedApiToken');
     }
     // The job's worker ignored no one: it was not stopped (the run ended normally), so end it here.
     const worker = Number(readFileSync(join(run.runDir, 'child.pid'), 'utf8'));
