@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TokenCreated } from '../../shared/api.js';
 import type { Recipe, RunInfo } from '../../shared/runs.js';
@@ -186,5 +186,23 @@ describe('the events stream', () => {
     const res = await a.inject({ url: '/api/public/runs/nope/events', ...LOCAL });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error: 'run.not_found', message: 'There is no run with the id or name "nope".' });
+  });
+});
+
+describe('the recipes file', () => {
+  it('one that cannot be read is never overwritten: saving is refused and says why', async () => {
+    const first = await app();
+    const path = join(t!.home, 'recipes.json');
+    writeFileSync(path, '{ "recipes": [ broken', { mode: 0o600 });
+    // A second backend on the same home reads the file at its start.
+    const second = await buildTestApp({ env: first.halo.env });
+    try {
+      const res = await second.app.inject({ method: 'POST', url: '/api/public/runs/recipes', payload: { name: 'x', command: ['node'] }, ...LOCAL });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().message).toMatch(/^The recipes file .*recipes\.json cannot be read .*; fix or move it, then restart Halo Forge\. Nothing was changed\.$/);
+      expect(readFileSync(path, 'utf8')).toBe('{ "recipes": [ broken');
+    } finally {
+      await second.close();
+    }
   });
 });

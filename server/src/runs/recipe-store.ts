@@ -1,6 +1,8 @@
 import type { Recipe, RecipeRequest } from '../../../shared/runs.js';
 import { httpError } from '../errors.js';
+import { dirname } from 'node:path';
 import { readPrivateText, writePrivateFileAtomic } from '../fs/private-file.js';
+import { storageError } from '../fs/storage-error.js';
 import { checkCommandAndEnv, checkName } from './run-input.js';
 
 /**
@@ -10,6 +12,7 @@ import { checkCommandAndEnv, checkName } from './run-input.js';
  */
 export class RecipeStore {
   private recipes = new Map<string, Recipe>();
+  private unreadable: string | null = null;
   readonly warnings: string[] = [];
 
   constructor(readonly path: string) {
@@ -20,8 +23,9 @@ export class RecipeStore {
       const data = JSON.parse(read.text) as { recipes?: Recipe[] };
       for (const recipe of data.recipes ?? []) if (recipe && typeof recipe.name === 'string' && Array.isArray(recipe.command)) this.recipes.set(recipe.name, recipe);
     } catch (err) {
-      // Kept as it is (never overwritten) until a recipe is saved: a person can still fix it by hand.
-      this.warnings.push(`The recipes file ${path} cannot be read (${(err as Error).message}); no recipes are shown.`);
+      // Kept as it is, never overwritten: saving would lose the recipes in it. A person fixes or moves it.
+      this.unreadable = `The recipes file ${path} cannot be read (${(err as Error).message}); fix or move it, then restart Halo Forge.`;
+      this.warnings.push(this.unreadable);
     }
   }
 
@@ -48,8 +52,9 @@ export class RecipeStore {
 
   remove(name: string): Recipe {
     const recipe = this.get(name);
-    this.recipes.delete(name);
-    this.save();
+    const next = new Map(this.recipes);
+    next.delete(name);
+    this.save(next);
     return recipe;
   }
 
@@ -68,13 +73,22 @@ export class RecipeStore {
       createdAt: old?.createdAt ?? now,
       updatedAt: now,
     };
-    if (old) this.recipes.delete(old.name);
-    this.recipes.set(recipe.name, recipe);
-    this.save();
+    const next = new Map(this.recipes);
+    if (old) next.delete(old.name);
+    next.set(recipe.name, recipe);
+    this.save(next);
     return recipe;
   }
 
-  private save(): void {
-    writePrivateFileAtomic(this.path, `${JSON.stringify({ recipes: this.list() }, null, 2)}\n`);
+  /** Written first, then taken: a refused write leaves the recipes as they were, on disk and here. */
+  private save(next: Map<string, Recipe>): void {
+    if (this.unreadable) throw httpError(503, 'storage.failed', `${this.unreadable} Nothing was changed.`);
+    const recipes = [...next.values()].sort((a, b) => a.name.localeCompare(b.name));
+    try {
+      writePrivateFileAtomic(this.path, `${JSON.stringify({ recipes }, null, 2)}\n`);
+    } catch (err) {
+      throw storageError(err, `the recipes file ${this.path}`, dirname(this.path));
+    }
+    this.recipes = next;
   }
 }

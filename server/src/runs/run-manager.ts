@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { describeExit } from '../../../shared/supervision.js';
 import { FINISHED_RUN_STATES, type MetricPoint, type RunInfo, type RunStartRequest, type RunStreamEvent } from '../../../shared/runs.js';
 import { httpError } from '../errors.js';
+import { storageError } from '../fs/storage-error.js';
 import { ensurePrivateDir, readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
 import { bundledEntry } from '../serving/bundled-entry.js';
 import { resolveModelSnapshot } from './model-snapshot.js';
@@ -136,7 +137,6 @@ export class RunManager {
 
     const id = newRunId();
     const runDir = join(this.dir, id);
-    ensurePrivateDir(runDir);
     const record: RunRecord = {
       id,
       name,
@@ -163,8 +163,14 @@ export class RunManager {
       stopRequested: false,
       extraEnv,
     };
+    try {
+      ensurePrivateDir(runDir);
+      writeRecord(record);
+    } catch (err) {
+      // A full or read-only disk: said as such (507/503), and no run exists that could not be recorded.
+      throw storageError(err, `the run folder ${runDir}`, this.dir);
+    }
     this.records.set(id, record);
-    writeRecord(record);
     await this.schedule();
     return this.info(record);
   }
