@@ -129,3 +129,18 @@ describe('stop', () => {
     expect(log).toContain('got SIGTERM, saving and exiting');
   });
 });
+
+describe('a keeper killed under a running job', () => {
+  it('marks the run lost and stops what is left of the job, so no job runs unwatched', async () => {
+    const a = await app();
+    const started = await startRun(a, { name: 'orphan', command: [process.execPath, TRAIN, '--child', '--hold', '--steps', '1'], cwd: t!.home });
+    const { id, runDir, pid: keeper } = started.body;
+    await waitFor(async () => (await a.inject({ url: `/api/public/runs/${id}/log`, ...LOCAL })).body.includes('holding'), 10_000, 'the job to hold');
+    const worker = Number(readFileSync(join(runDir, 'child.pid'), 'utf8'));
+    process.kill(keeper!, 'SIGKILL');
+    const run = await waitForState(a, id, ['lost']);
+    expect(run.reason).toContain("keeper process was killed before the job ended");
+    expect(run.logTail).toContain('holding');
+    await waitFor(() => !alive(worker), 4_000, 'the job’s worker to be gone');
+  });
+});

@@ -187,18 +187,19 @@ export class RunManager {
     const active = this.active.get(record.id);
     record.reason = `Stopped by ${by}.`;
     writeRecord(record);
-    if (record.keeper) {
-      const pgid = record.keeper.pid;
-      signalGroup(pgid, 'SIGTERM');
-      const grace = this.opts.stopGraceMs ?? 10_000;
-      const timer = setTimeout(() => {
-        this.killTimers.delete(timer);
-        if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
-      }, grace);
-      this.killTimers.add(timer);
-    }
+    if (record.keeper) this.stopGroup(record.keeper.pid);
     if (active) await active.finished;
     return this.info(record);
+  }
+
+  /** SIGTERM to the whole group now, SIGKILL to whatever of it is left after the grace period. */
+  private stopGroup(pgid: number): void {
+    signalGroup(pgid, 'SIGTERM');
+    const timer = setTimeout(() => {
+      this.killTimers.delete(timer);
+      if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+    }, this.opts.stopGraceMs ?? 10_000);
+    this.killTimers.add(timer);
   }
 
   async close(): Promise<void> {
@@ -359,7 +360,11 @@ export class RunManager {
       record.signal = 'SIGKILL';
       this.end(record, { state: 'stopped', reason: `${record.reason ?? 'Stopped.'} It did not end within the grace period and was killed.` });
     } else {
-      this.end(record, { state: 'lost', reason: 'The run\'s keeper process ended without recording how the job ended (it was killed); the log and metrics are kept.' });
+      // The keeper was killed (by someone else, or the OOM killer). A job left without it has nobody reading its output
+      // or recording its end: it is stopped like any other, and the run is lost.
+      const pgid = record.keeper?.pid;
+      if (pgid && groupAlive(pgid)) this.stopGroup(pgid);
+      this.end(record, { state: 'lost', reason: 'The run\'s keeper process was killed before the job ended, so how it would have ended is unknown; what was left of the job was stopped. The log and metrics are kept.' });
     }
   }
 
