@@ -125,7 +125,9 @@ export type AuditEvent =
   | 'remote.enabled'
   | 'remote.disabled'
   | 'hf.saved'
-  | 'hf.cleared';
+  | 'hf.cleared'
+  | 'run.started'
+  | 'run.stopped';
 
 export interface AuditEntry {
   time: string;

@@ -8,6 +8,8 @@ import type { SettingsFile } from './config/settings.js';
 import type { Exposure } from './net/exposure.js';
 import type { ModelService } from './models/service.js';
 import type { HfAccess } from './secrets/hf-access.js';
+import type { RecipeStore } from './runs/recipe-store.js';
+import type { RunManager } from './runs/run-manager.js';
 
 /** What the routes work with; built once per server by buildApp. */
 export interface ServerContext {
@@ -24,6 +26,8 @@ export interface ServerContext {
   models: ModelService;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
+  runs: RunManager;
+  recipes: RecipeStore;
 }
 
 declare module 'fastify' {
