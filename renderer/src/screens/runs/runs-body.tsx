@@ -66,7 +66,6 @@ export default function RunsBody({ can, runId, starting, onStartClosed }: { can:
       )}
       {starting ? (
         <StartRunDialog
-          models={[]}
           onClose={onStartClosed}
           onStarted={(run) => {
             onStartClosed();

@@ -1,9 +1,10 @@
-import { useState, type FormEvent, type ReactElement } from 'react';
+import { useEffect, useState, type FormEvent, type ReactElement } from 'react';
 import type { RunInfo, RunStartRequest } from '../../../../shared/runs';
 import { Dialog } from '../../components/dialog';
 import { Icon } from '../../components/icons';
 import { Field, Result } from '../../components/ui';
 import { looksLikeToken, nameProblem, parseCommandLine, parseEnvLines } from '../../lib/run-form';
+import { useModels } from '../../stores/models';
 import { useRuns } from '../../stores/runs';
 
 /** Checks the form as typed; returns the request, or the problem in words. Nothing is sent while there is one. */
@@ -28,8 +29,17 @@ export function buildStartRequest(form: { name: string; command: string; cwd: st
   return { request };
 }
 
-export function StartRunDialog({ onClose, onStarted, models }: { onClose: () => void; onStarted: (run: RunInfo) => void; models: string[] }): ReactElement {
+/** Models fully pulled into the shared cache: a half-pulled one is not offered. */
+function usePulledModels(): string[] {
+  const local = useModels((s) => s.local);
+  const loadLocal = useModels((s) => s.loadLocal);
+  useEffect(() => void loadLocal(), [loadLocal]);
+  return (local?.models ?? []).filter((m) => m.kind === 'model' && !m.incomplete).map((m) => m.id);
+}
+
+export function StartRunDialog({ onClose, onStarted }: { onClose: () => void; onStarted: (run: RunInfo) => void }): ReactElement {
   const [form, setForm] = useState({ name: '', command: '', cwd: '', env: '', model: '', gpu: false });
+  const models = usePulledModels();
   const [problem, setProblem] = useState<string | null>(null);
   const start = useRuns((s) => s.start);
   const busy = useRuns((s) => s.busy === 'start');
@@ -101,7 +111,7 @@ export function StartRunDialog({ onClose, onStarted, models }: { onClose: () => 
           <Field label="Model" hint="Optional: a model pulled on Models. The job gets its folder as HALOFORGE_MODEL_PATH.">
             {({ id, describedBy }) => (
               <select id={id} className="input" value={form.model} onChange={(e) => edit({ model: e.target.value })} aria-describedby={describedBy}>
-                <option value="">None</option>
+                <option value="">{models.length === 0 ? 'None (no model pulled yet)' : 'None'}</option>
                 {models.map((m) => (
                   <option key={m} value={m}>
                     {m}
