@@ -63,8 +63,8 @@ test.afterEach(async ({ backend }) => {
   await stopAll(backend);
 });
 
-test('start a run, watch its log and loss chart grow, save it as a recipe, stop it, start the recipe again and compare the two', async ({ page, backend }) => {
-  // Two live runs, eight screenshots: long on two shared cores.
+test('start a run from the dashboard, watch its log and loss chart grow, read back in the log, save it as a recipe and stop it', async ({ page, backend }) => {
+  // A live run and four screenshots: long on two shared cores.
   test.setTimeout(180_000);
   await page.goto(`${backend.url}#/runs`);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Runs');
@@ -126,10 +126,29 @@ test('start a run, watch its log and loss chart grow, save it as a recipe, stop 
 
   await page.getByRole('link', { name: 'All runs' }).click();
   await expect(page.getByTestId('run-row-baseline')).toContainText('Stopped');
+  await expect(page.getByTestId('recipe-sft')).toContainText('train.mjs');
+  expect((await api<{ recipes: { name: string; env: Record<string, string> }[] }>(backend, 'GET', '/runs/recipes')).recipes).toEqual([
+    expect.objectContaining({ name: 'sft', env: { EXTRA: 'from-the-dashboard' } }),
+  ]);
+});
+
+test('start a recipe with one click, watch it grow, compare it with an earlier run on one chart, and stop it', async ({ page, backend }) => {
+  test.setTimeout(180_000);
+  await api(backend, 'POST', '/runs/recipes', { name: 'sft', command: trainCommand(100) });
+  const baseline = await api<RunInfo>(backend, 'POST', '/runs', { name: 'baseline', command: trainCommand(50) });
+  await expect
+    .poll(async () => (await api<{ points: { values: Record<string, number> }[] }>(backend, 'GET', `/runs/${baseline.id}/metrics`)).points.filter((p) => 'eval_loss' in p.values).length, { timeout: 30_000 })
+    .toBeGreaterThanOrEqual(20);
+  await api(backend, 'POST', `/runs/${baseline.id}/stop`);
+
+  await page.goto(`${backend.url}#/runs`);
+  await expect(page.getByTestId('run-row-baseline')).toContainText('Stopped');
   const recipe = page.getByTestId('recipe-sft');
   await expect(recipe).toContainText('train.mjs');
   await screenshotBothSchemes(page, 'runs-list');
   await recipe.getByRole('button', { name: 'Start the recipe sft' }).click();
+
+  const runPage = page.getByTestId('run-page');
 
   await expect(runPage.getByRole('heading', { name: 'sft' })).toBeVisible();
   await expect(page.getByTestId('run-state')).toHaveText('Running');

@@ -51,7 +51,7 @@ export function RunList({ runs }: { runs: RunInfo[] }): ReactElement {
                 {run.recipe ? <span>recipe {run.recipe}</span> : null}
                 {run.model ? <span>{run.model.repo}</span> : null}
                 {metric ? <span>{metric}</span> : null}
-                {run.reason && run.state !== 'running' ? <span className="run-list__reason">{run.reason}</span> : null}
+                {run.reason && run.state !== 'running' ? <span className={run.state === 'failed' ? 'run-list__reason run-list__reason--failed' : 'run-list__reason'}>{run.reason}</span> : null}
               </span>
             </a>
           </li>
