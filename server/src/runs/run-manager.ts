@@ -250,7 +250,13 @@ export class RunManager {
   private async launch(record: RunRecord): Promise<void> {
     // Running from here on, so a second schedule() does not launch it twice while the environment resolves.
     record.state = 'running';
-    const base = await this.opts.childEnv();
+    let base: NodeJS.ProcessEnv;
+    try {
+      base = await this.opts.childEnv();
+    } catch (err) {
+      this.end(record, { state: 'failed', reason: `The job's environment could not be prepared: ${(err as Error).message}` });
+      return;
+    }
     if (record.stopRequested) {
       // Stopped while its environment was being resolved: nothing was spawned.
       this.end(record, { state: 'stopped', reason: record.reason ?? 'Stopped before it started.' });
@@ -301,8 +307,14 @@ export class RunManager {
     record.pid = child.pid;
     record.startedAt = new Date().toISOString();
     const context = this.launchContext(record, Object.keys(env).filter((k) => env[k] !== undefined && k !== 'ELECTRON_RUN_AS_NODE'), added);
-    writePrivateFileAtomic(join(record.runDir, RUN_FILES.launchContext), `${JSON.stringify(context, null, 2)}\n`);
-    this.changed(record);
+    try {
+      writePrivateFileAtomic(join(record.runDir, RUN_FILES.launchContext), `${JSON.stringify(context, null, 2)}\n`);
+      this.changed(record);
+    } catch (err) {
+      // The job runs: a record that could not be written (a full disk) is reported, and written again at its end.
+      this.opts.log?.(`Could not write the records of run ${record.id}: ${(err as Error).message}`);
+      this.emit(record.id, { event: 'run', data: this.info(record) });
+    }
   }
 
   private launchContext(record: RunRecord, environment: string[], added: string[]) {
