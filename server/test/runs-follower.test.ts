@@ -30,6 +30,18 @@ describe('following a run’s files', () => {
     expect(follower.poll().log).toBe('');
   });
 
+  it('a watcher joining late gets the backlog up to what was handed out, then the rest: every line once', () => {
+    const dir = runDir();
+    const log = join(dir, 'output.log');
+    writeFileSync(log, 'one\ntwo\n');
+    const follower = new RunFollower(dir, false);
+    follower.poll();
+    appendFileSync(log, 'three\n'); // written, not yet polled
+    const joined = follower.backlog(64 * 1024) + follower.poll().log;
+    expect(joined).toBe('one\ntwo\nthree\n');
+    expect(follower.backlog(4)).toBe('ree\n');
+  });
+
   it('a character cut between two reads comes out whole', () => {
     const dir = runDir();
     const log = join(dir, 'output.log');

@@ -100,6 +100,12 @@ export class RunManager {
     return readLogTail(this.find(idOrName).runDir, bytes);
   }
 
+  /** For a live stream: the log's end up to the text already sent to subscribers, so the two meet without a gap or a repeat. */
+  logBacklog(id: string, bytes: number): string {
+    const active = this.active.get(id);
+    return active ? active.follower.backlog(bytes) : this.logTail(id, bytes);
+  }
+
   /** Live events of one run; returns the unsubscribe. */
   subscribe(id: string, listener: Listener): () => void {
     let set = this.listeners.get(id);
