@@ -41,7 +41,7 @@ describe('halo-forge runs', () => {
     expect(badEnv.stderr).toContain('HF_TOKEN cannot be set here');
     expect(badEnv.stderr).not.toContain('NotTheWorkstationToken');
     expect(await runCli(['runs', 'stop', 'nothing-by-that-name'], cli)).toMatchObject({ code: 3, stderr: 'halo-forge: There is no run with the id or name "nothing-by-that-name".\n' });
-  }, 120_000); // seven CLI processes and a backend, on a shared machine
+  }, 180_000); // seven CLI processes and a backend, on a shared machine
 
   it('says plainly when no backend answers', async () => {
     const { env } = w.home();

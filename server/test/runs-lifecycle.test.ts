@@ -17,7 +17,16 @@ beforeAll(async () => {
   hub.addToken(HF_TOKEN);
 });
 afterAll(() => hub.close());
+/** Workers a job started and left running (as data loaders do): removed even when a test fails halfway. */
+const workers: number[] = [];
 afterEach(async () => {
+  for (const pid of workers.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
   await t?.close();
   t = null;
 });
@@ -39,6 +48,8 @@ describe('a run from start to finish', () => {
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({ name: 'tiny-sft', env: ['EXTRA'], cwd: t!.home });
     const run = await waitForState(a, started.body.id, ['succeeded', 'failed']);
+    // Its worker outlives a job that ends normally (only a stop ends the group).
+    workers.push(Number(readFileSync(join(run.runDir, 'child.pid'), 'utf8')));
     expect(run.state).toBe('succeeded');
     expect(run.exitCode).toBe(0);
     const log = (await a.inject({ url: `/api/public/runs/${run.id}/log`, ...LOCAL })).body;
@@ -74,9 +85,6 @@ describe('a run from start to finish', () => {
       expect(text).not.toContain(API_TOKEN);
       expect(text).not.toContain('JobPrintedApiToken');
     }
-    // The job's worker ignored no one: it was not stopped (the run ended normally), so end it here.
-    const worker = Number(readFileSync(join(run.runDir, 'child.pid'), 'utf8'));
-    process.kill(worker, 'SIGKILL');
   });
 
   it('a job that exits non-zero is failed, with its exit code and the log tail', async () => {
@@ -117,6 +125,7 @@ describe('stop', () => {
     await waitFor(() => existsSync(childPidFile) && readFileSync(childPidFile, 'utf8').length > 0, 10_000, 'the worker');
     await waitFor(async () => (await a.inject({ url: `/api/public/runs/${id}/log`, ...LOCAL })).body.includes('holding'), 10_000, 'the job to hold');
     const worker = Number(readFileSync(childPidFile, 'utf8'));
+    workers.push(worker);
     const keeper = (await a.inject({ url: `/api/public/runs/${id}`, ...LOCAL })).json().pid as number;
     expect(alive(worker)).toBe(true);
     const began = Date.now();
@@ -137,6 +146,7 @@ describe('a keeper killed under a running job', () => {
     const { id, runDir, pid: keeper } = started.body;
     await waitFor(async () => (await a.inject({ url: `/api/public/runs/${id}/log`, ...LOCAL })).body.includes('holding'), 10_000, 'the job to hold');
     const worker = Number(readFileSync(join(runDir, 'child.pid'), 'utf8'));
+    workers.push(worker);
     process.kill(keeper!, 'SIGKILL');
     const run = await waitForState(a, id, ['lost']);
     expect(run.reason).toContain("keeper process was killed before the job ended");

@@ -236,26 +236,16 @@ export async function runRoutes(app: FastifyInstance): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     if (request.method === 'HEAD') return void res.end();
     const send = ({ event, data }: RunStreamEvent) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    // Subscribed before the backlog is read, so nothing falls between the two; a line may show twice at the seam, none is lost.
-    const queued: RunStreamEvent[] = [];
-    let live = false;
+    // The backlog is read and the subscription taken in one synchronous step (events arrive from the manager's
+    // poll, never in between): no line falls between the two, and none shows twice.
+    send({ event: 'run', data: runs.get(run.id) });
+    const backlog = runs.logBacklog(run.id, BACKLOG_BYTES);
+    if (backlog) send({ event: 'log', data: { text: backlog } });
+    for (const point of runs.metrics(run.id)) send({ event: 'metric', data: point });
     const unsubscribe = runs.subscribe(run.id, (event) => {
-      if (!live) return void queued.push(event);
       send(event);
       if (event.event === 'end') end();
     });
-    send({ event: 'run', data: runs.get(run.id) });
-    const backlog = runs.logTail(run.id, BACKLOG_BYTES);
-    if (backlog) send({ event: 'log', data: { text: backlog } });
-    const points = runs.metrics(run.id);
-    for (const point of points) send({ event: 'metric', data: point });
-    live = true;
-    const seen = points.length;
-    for (const event of queued) {
-      if (event.event === 'log') continue; // already in the backlog just read
-      if (event.event === 'metric' && event.data.seq < seen) continue;
-      send(event);
-    }
     // A stream outlives the request that opened it: it ends when its token is revoked or expires.
     const { caller } = request;
     const authority = app.halo.envToken ?? app.halo.store;
@@ -277,7 +267,7 @@ export async function runRoutes(app: FastifyInstance): Promise<void> {
     openStreams.add(end);
     request.raw.on('close', stop);
     if (runs.isFinished(run.id)) {
-      if (!queued.some((e) => e.event === 'end')) send({ event: 'end', data: runs.get(run.id) });
+      send({ event: 'end', data: runs.get(run.id) });
       end();
     }
   });

@@ -20,6 +20,8 @@ export class RunFollower {
   readonly points: MetricPoint[] = [];
   private logOffset: number;
   private logIno: number | null = null;
+  /** Where the text poll() has handed out ends in output.log (a character cut short is not handed out yet). */
+  private emittedOffset = 0;
   private outputMetricsOffset = 0;
   private fileMetricsOffset = 0;
   private readonly decoder = new StringDecoder('utf8');
@@ -31,6 +33,7 @@ export class RunFollower {
   ) {
     const log = join(runDir, RUN_FILES.log);
     this.logOffset = fromLogEnd ? fileSize(log) : 0;
+    this.emittedOffset = this.logOffset;
     if (fromLogEnd) this.logIno = statSync(log, { throwIfNoEntry: false })?.ino ?? null;
   }
 
@@ -62,7 +65,23 @@ export class RunFollower {
     this.logOffset += fresh.length;
     parts.push(fresh);
     // The decoder holds a character cut between two reads until its last bytes arrive.
-    return this.decoder.write(Buffer.concat(parts));
+    const read = Buffer.concat(parts);
+    const text = this.decoder.write(read);
+    this.emittedOffset = this.logOffset - (read.length - Buffer.byteLength(text));
+    return text;
+  }
+
+  /**
+   * The last `maxBytes` of the log up to what poll() has handed out, so that a
+   * watcher who takes this and then the live text sees every line once.
+   */
+  backlog(maxBytes: number): string {
+    const path = join(this.runDir, RUN_FILES.log);
+    const end = this.emittedOffset;
+    const current = readRange(path, Math.max(0, end - maxBytes), Math.min(end, maxBytes));
+    if (current.length >= maxBytes || end > current.length) return current.toString('utf8');
+    const older = readRange(`${path}.1`, -(maxBytes - current.length));
+    return Buffer.concat([older, current]).toString('utf8');
   }
 
   private readOutputMetrics(): void {

@@ -7,13 +7,14 @@ import { describeExit } from '../../../shared/supervision.js';
 import { FINISHED_RUN_STATES, type MetricPoint, type RunInfo, type RunStartRequest, type RunStreamEvent } from '../../../shared/runs.js';
 import { httpError } from '../errors.js';
 import { storageError } from '../fs/storage-error.js';
-import { ensurePrivateDir, readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
+import { ensurePrivateDir, writePrivateFileAtomic } from '../fs/private-file.js';
 import { bundledEntry } from '../serving/bundled-entry.js';
 import { resolveModelSnapshot } from './model-snapshot.js';
 import { processStartTicks, sameProcessAlive, signalGroup, groupAlive } from './process-group.js';
 import { checkCommandAndEnv, checkCwd, checkName, nameProblem, resolveProgram } from './run-input.js';
 import { lastLines, readExit, readLogTail, readRecord, RUN_FILES, runsDir, scanArtifacts, writeRecord, type ExitRecord, type RunRecord } from './run-files.js';
 import { RunFollower } from './run-follower.js';
+import { recordEnding, writeLaunchContext } from './run-launch-context.js';
 
 /**
  * The backend's runs: starts each job under a keeper (run-keeper.ts) as the
@@ -98,6 +99,12 @@ export class RunManager {
 
   logTail(idOrName: string, bytes: number): string {
     return readLogTail(this.find(idOrName).runDir, bytes);
+  }
+
+  /** For a live stream: the log's end up to the text already sent to subscribers, so the two meet without a gap or a repeat. */
+  logBacklog(id: string, bytes: number): string {
+    const active = this.active.get(id);
+    return active ? active.follower.backlog(bytes) : this.logTail(id, bytes);
   }
 
   /** Live events of one run; returns the unsubscribe. */
@@ -250,7 +257,13 @@ export class RunManager {
   private async launch(record: RunRecord): Promise<void> {
     // Running from here on, so a second schedule() does not launch it twice while the environment resolves.
     record.state = 'running';
-    const base = await this.opts.childEnv();
+    let base: NodeJS.ProcessEnv;
+    try {
+      base = await this.opts.childEnv();
+    } catch (err) {
+      this.end(record, { state: 'failed', reason: `The job's environment could not be prepared: ${(err as Error).message}` });
+      return;
+    }
     if (record.stopRequested) {
       // Stopped while its environment was being resolved: nothing was spawned.
       this.end(record, { state: 'stopped', reason: record.reason ?? 'Stopped before it started.' });
@@ -300,35 +313,15 @@ export class RunManager {
     record.keeper = { pid: child.pid, startTicks: processStartTicks(child.pid) };
     record.pid = child.pid;
     record.startedAt = new Date().toISOString();
-    const context = this.launchContext(record, Object.keys(env).filter((k) => env[k] !== undefined && k !== 'ELECTRON_RUN_AS_NODE'), added);
-    writePrivateFileAtomic(join(record.runDir, RUN_FILES.launchContext), `${JSON.stringify(context, null, 2)}\n`);
-    this.changed(record);
-  }
-
-  private launchContext(record: RunRecord, environment: string[], added: string[]) {
-    return {
-      run_id: record.id,
-      name: record.name,
-      recipe: record.recipe,
-      started_by: record.startedBy,
-      started_at: record.startedAt,
-      ended_at: record.endedAt,
-      state: record.state,
-      exit_code: record.exitCode,
-      signal: record.signal,
-      // Arguments were checked at the door: none holds a token.
-      command: record.command,
-      cwd: record.cwd,
-      model: record.model?.repo ?? null,
-      commit: record.model?.commit ?? null,
-      model_path: record.model?.path ?? null,
-      /** Every variable the job's environment holds, by name only. */
-      environment: [...environment].sort(),
-      /** The ones Halo Forge set, and the ones the caller asked for. */
-      environment_added: [...added].sort(),
-      environment_requested: record.env,
-      log: join(record.runDir, RUN_FILES.log),
-    };
+    const environment = Object.keys(env).filter((k) => env[k] !== undefined && k !== 'ELECTRON_RUN_AS_NODE');
+    try {
+      writeLaunchContext(record, environment, added);
+      this.changed(record);
+    } catch (err) {
+      // The job runs: a record that could not be written (a full disk) is reported, and written again at its end.
+      this.opts.log?.(`Could not write the records of run ${record.id}: ${(err as Error).message}`);
+      this.emit(record.id, { event: 'run', data: this.info(record) });
+    }
   }
 
   private pollAll(): void {
@@ -420,16 +413,6 @@ export class RunManager {
       }
     }
   }
-}
-
-/** Adds how the run ended to its launch_context.json (the environment names recorded at launch stay). */
-function recordEnding(record: RunRecord): void {
-  const path = join(record.runDir, RUN_FILES.launchContext);
-  const text = readTextIfExists(path);
-  if (!text) return;
-  const context = JSON.parse(text) as Record<string, unknown>;
-  Object.assign(context, { ended_at: record.endedAt, state: record.state, exit_code: record.exitCode, signal: record.signal });
-  writePrivateFileAtomic(path, `${JSON.stringify(context, null, 2)}\n`);
 }
 
 export function newRunId(now = new Date()): string {
