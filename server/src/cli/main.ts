@@ -58,7 +58,7 @@ export function buildCli(): Command {
   token
     .command('create <name>')
     .description('Create a token; its secret is printed once.')
-    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
+    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only), inference (the OpenAI API /v1 only)').choices(SCOPES).default('admin'))
     .option('--expires <duration>', `expire after a duration: ${DURATION_FORMAT}`)
     .option('--note <text>', 'a note to remember what the token is for')
     .option('--json', 'print JSON')

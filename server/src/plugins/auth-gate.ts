@@ -174,7 +174,8 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       return reject(reply, 401, 'auth.required', 'This workstation needs an API token: send "Authorization: Bearer hfk_...". Create one on the workstation with "halo-forge token create NAME".', { 'www-authenticate': CHALLENGE });
     }
 
-    if (request.caller.kind === 'token') {
+    // A public route (the session) answers any caller; an inference token may learn its own session there.
+    if (request.caller.kind === 'token' && !config.public) {
       const needed = config.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'operate');
       if (!scopeAllows(request.caller.scope, needed, request.method)) {
         return reject(reply, 403, 'auth.forbidden', `The token "${request.caller.name}" has the ${request.caller.scope} scope; this needs ${needed}.`);
