@@ -1,0 +1,100 @@
+import { useEffect, useMemo, useState, type ReactElement } from 'react';
+import { api } from '../api/client';
+import { EmptyState, Result, ScreenHeader } from '../components/ui';
+import { modelChoices, usePlayground, type ModelChoice } from '../stores/playground';
+import { servingRights, useServing } from '../stores/serving';
+import { useSession } from '../stores/session';
+import { AccessMissingActions } from './playground/access-missing';
+import { Composer } from './playground/composer';
+import { ModelPicker } from './playground/model-picker';
+import { Transcript } from './playground/transcript';
+import './playground/playground.css';
+
+/**
+ * What can be chosen: the serving status (live) for tokens that may read
+ * /api/public; an inference token may only reach /v1, so it asks /v1/models.
+ */
+function useModelChoices(inferenceOnly: boolean, readable: boolean): { choices: ModelChoice[]; loaded: boolean } {
+  const status = useServing((s) => s.status);
+  const servingError = useServing((s) => s.error);
+  const follow = useServing((s) => s.follow);
+  const load = useServing((s) => s.load);
+  const [v1, setV1] = useState<ModelChoice[] | null>(null);
+  useEffect(() => {
+    if (!readable) return;
+    if (inferenceOnly) {
+      let live = true;
+      api.v1Models().then(
+        (ids) => live && setV1(ids.map((model) => ({ model, state: 'available' }))),
+        () => live && setV1([]),
+      );
+      return () => {
+        live = false;
+      };
+    }
+    void load();
+    return follow();
+  }, [inferenceOnly, readable, follow, load]);
+  const fromStatus = useMemo(() => modelChoices(status), [status]);
+  if (inferenceOnly) return { choices: v1 ?? [], loaded: v1 !== null };
+  return { choices: fromStatus, loaded: status !== null || servingError !== null };
+}
+
+export function PlaygroundScreen(): ReactElement {
+  const rights = useSession(servingRights);
+  const inferenceOnly = useSession((s) => s.session?.token?.scope === 'inference');
+  const readable = useSession((s) => s.phase === 'ready' && !s.refused && !(s.session?.authRequired && !s.session.token));
+  const { choices, loaded } = useModelChoices(inferenceOnly, readable);
+  const servingError = useServing((s) => s.error);
+  const model = usePlayground((s) => s.model);
+  const turns = usePlayground((s) => s.turns);
+  const streaming = usePlayground((s) => s.streaming);
+  const failure = usePlayground((s) => s.failure);
+  const choose = usePlayground((s) => s.choose);
+  const send = usePlayground((s) => s.send);
+  const stop = usePlayground((s) => s.stop);
+  const clear = usePlayground((s) => s.clear);
+
+  // The first running model, else the first downloaded one; a choice that vanished is kept (it may be loading again).
+  useEffect(() => {
+    if (!model && choices[0]) choose(choices[0].model);
+  }, [model, choices, choose]);
+
+  return (
+    <>
+      <ScreenHeader
+        title="Playground"
+        lead={
+          <>
+            Chat with a model on this workstation through its OpenAI-compatible <code>/v1</code>, the same API and token rules other tools use. The conversation stays in this tab: nothing is saved.
+          </>
+        }
+      />
+      <div className="playground">
+        {!rights.chat ? <Result tone="warn" title="This token cannot chat" detail={rights.why ?? undefined} testId="playground-refused" /> : null}
+        {servingError && !inferenceOnly ? <Result tone="danger" title={servingError.title} detail={servingError.detail} /> : null}
+        <section className="card playground__chat" aria-label="Chat">
+          <div className="playground__toolbar">
+            <ModelPicker choices={choices} value={model} onChange={choose} disabled={streaming || !rights.chat} />
+            {turns.length > 0 ? (
+              <button type="button" className="button button--small" onClick={clear} disabled={streaming}>
+                New chat
+              </button>
+            ) : null}
+          </div>
+          {loaded && choices.length === 0 && !model ? (
+            <EmptyState icon="models" title="No model to chat with yet">
+              <p>
+                Pull a GGUF model on the <a href="#/models">Models</a> screen; it shows up here, and runs when you send the first message.
+              </p>
+            </EmptyState>
+          ) : null}
+          {turns.length > 0 ? <Transcript turns={turns} /> : null}
+          {failure?.access ? <AccessMissingActions access={failure.access} title={failure.title} detail={failure.detail} /> : null}
+          {failure && !failure.access ? <Result tone="danger" title={failure.title} detail={failure.detail} testId="playground-failure" /> : null}
+          <Composer streaming={streaming} disabled={!rights.chat || !model} onSend={(text) => void send(text)} onStop={stop} />
+        </section>
+      </div>
+    </>
+  );
+}
