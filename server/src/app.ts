@@ -21,6 +21,9 @@ import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
+import { modelRoutes } from './routes/models.js';
+import { createModelService } from './models/model-service.js';
+import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
@@ -42,6 +45,8 @@ export interface AppOptions {
   logLevel?: string;
   /** Replace the Hugging Face service (tests). */
   hf?: HfAccess;
+  /** Replace the Models engine (route tests). */
+  models?: ModelService;
   /** The built dashboard; default dist/renderer. */
   dashboardDir?: string;
 }
@@ -181,6 +186,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // On a refusing disk every audit line (the gate's, the routes') costs only itself: reported here, never thrown.
   const audit = new AuditLog(auditLogPath(env), undefined, (err) => app.log.error(`Could not write the audit log: ${err.message}`));
   const throttle = new FailureThrottle();
+  const hf = options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) });
+  // The engine reads the Hugging Face token through hf, the one place that resolves it.
+  const models = options.models ?? createModelService({ env, hf, owner: 'server', log: (line) => app.log.info(line) });
   const ctx: ServerContext = {
     mode,
     env,
@@ -197,7 +205,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       authOff: mode === 'off',
       insecureNoAuth: options.insecureNoAuth === true,
     }),
-    hf: options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) }),
+    hf,
+    models,
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
   };
@@ -248,6 +257,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(modelRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
     { prefix: API_PREFIX },
@@ -265,6 +275,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   app.addHook('onClose', async () => {
     await ctx.exposure.close();
+    await ctx.models.close();
     await store.close();
     audit.close();
   });
