@@ -28,6 +28,7 @@ import { openAiRoutes } from './routes/openai.js';
 import { servingRoutes } from './routes/serving.js';
 import { ServingManager, type ServingManagerOptions } from './serving/serving-manager.js';
 import { hubAccessOf } from './serving/hub-access.js';
+import { servingChoices, type ServingChoices } from './serving/serving-settings.js';
 import { createModelService } from './models/model-service.js';
 import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -61,6 +62,8 @@ export interface AppOptions {
   dashboardDir?: string;
   /** Serving: the idle TTL, the cap, runtime settings (tests: supervisor timeouts). The rest comes from the context. */
   serving?: Partial<Omit<ServingManagerOptions, 'home' | 'env' | 'localModels' | 'hfToken'>>;
+  /** `serve --model-ttl 30m|never --max-models N`; config.json's "serving" section otherwise. */
+  servingChoices?: { modelTtl?: string; maxModels?: string };
 }
 
 /** Random characters an environment token needs after "hfk_": short values are guessable and slip past log redaction. */
@@ -132,8 +135,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     throw new StartupError((err as Error).message, `Token store: ${store.path}`);
   }
   const settings = new SettingsFile(configPath(env));
+  let choices: ServingChoices;
   try {
-    settings.read();
+    const saved = settings.read();
+    choices = servingChoices(options.servingChoices ?? {}, saved);
   } catch (err) {
     throw new StartupError((err as Error).message, `Settings: ${settings.path}`);
   }
@@ -236,6 +241,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       hfToken: async () => (await hf.childEnv({})).HF_TOKEN ?? null,
       hubAccess: (repo) => hubAccessOf(hf, repo),
       log: (line) => app.log.info(line),
+      ttlMs: choices.ttlMs,
+      maxLoaded: choices.maxLoaded,
+      ...(choices.threads !== undefined ? { runtimes: { embedded: { threads: choices.threads } } } : {}),
       ...options.serving,
     }),
     bind: { host, port: options.port ?? 8000 },

@@ -10,6 +10,8 @@ import { DEFAULT_MAX_LOADED, DEFAULT_TTL_MS } from './serving-manager.js';
 export interface ServingChoices {
   ttlMs: number | null;
   maxLoaded: number;
+  /** llama.cpp threads for the embedded runtime (config.json "serving.threads"); default: llama.cpp's own choice. */
+  threads?: number;
 }
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -36,7 +38,7 @@ export function parseMaxLoaded(value: unknown): number | undefined {
  * someone relies on staying loaded).
  */
 export function servingChoices(cli: { modelTtl?: string; maxModels?: string | number }, settings: unknown): ServingChoices {
-  const file = (settings && typeof settings === 'object' ? (settings as { serving?: unknown }).serving : undefined) as { modelTtl?: unknown; maxModels?: unknown } | undefined;
+  const file = (settings && typeof settings === 'object' ? (settings as { serving?: unknown }).serving : undefined) as { modelTtl?: unknown; maxModels?: unknown; threads?: unknown } | undefined;
   let ttlMs: number | null = DEFAULT_TTL_MS;
   const ttlText = cli.modelTtl ?? (typeof file?.modelTtl === 'string' ? file.modelTtl : undefined);
   if (file?.modelTtl !== undefined && typeof file.modelTtl !== 'string') throw new Error(`config.json: "serving.modelTtl" must be ${TTL_FORMAT}.`);
@@ -52,5 +54,10 @@ export function servingChoices(cli: { modelTtl?: string; maxModels?: string | nu
     if (parsed === undefined) throw new Error(`${cli.maxModels !== undefined ? '--max-models' : 'config.json "serving.maxModels"'} must be a whole number from 1 to 64.`);
     maxLoaded = parsed;
   }
-  return { ttlMs, maxLoaded };
+  let threads: number | undefined;
+  if (file?.threads !== undefined) {
+    if (!Number.isInteger(file.threads) || (file.threads as number) < 1 || (file.threads as number) > 1024) throw new Error('config.json: "serving.threads" must be a whole number from 1 to 1024.');
+    threads = file.threads as number;
+  }
+  return { ttlMs, maxLoaded, ...(threads !== undefined ? { threads } : {}) };
 }
