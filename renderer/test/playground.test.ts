@@ -4,7 +4,7 @@ import type { AccessMissing, ServingStatus } from '../../shared/serving';
 import { createApiClient } from '../src/api/client';
 import { accessActions } from '../src/lib/access-actions';
 import { AnswerClock, parseChatStreamData } from '../src/lib/chat-stream';
-import { createPlaygroundStore, modelChoices } from '../src/stores/playground';
+import { clampMaxTokens, createPlaygroundStore, modelChoices, modelFromHash } from '../src/stores/playground';
 import { servingRights } from '../src/stores/serving';
 import { eventStream, fakeBackend, json } from './support/fake-backend';
 
@@ -81,7 +81,7 @@ describe('the Playground conversation', () => {
     store.getState().choose(MODEL);
     await store.getState().send('  say hello  ');
 
-    expect(calls).toEqual([{ method: 'POST', path: '/v1/chat/completions', authorization: `Bearer ${TOKEN}`, body: { model: MODEL, messages: [{ role: 'user', content: 'say hello' }], stream: true } }]);
+    expect(calls).toEqual([{ method: 'POST', path: '/v1/chat/completions', authorization: `Bearer ${TOKEN}`, body: { model: MODEL, messages: [{ role: 'user', content: 'say hello' }], max_tokens: 256, stream: true } }]);
     const [question, answer] = store.getState().turns;
     expect(question).toMatchObject({ role: 'user', content: 'say hello' });
     expect(answer).toMatchObject({ role: 'assistant', content: ' hello hello hello', state: 'done', model: MODEL, metrics: { ttftMs: 40, tokensPerSecond: 100, tokens: 3 } });
@@ -238,5 +238,28 @@ describe('the model picker', () => {
       { model: 'a/disk:x.gguf', state: 'available' },
       { model: 'c/crashed:c.gguf', state: 'available' },
     ]);
+  });
+});
+
+describe('the Playground’s settings', () => {
+  it.each([
+    [64, 64],
+    [0, 256],
+    [-5, 256],
+    [Number.NaN, 256],
+    [12.7, 12],
+    [1e9, 32_768],
+  ])('max tokens %s becomes %s', (input, expected) => {
+    expect(clampMaxTokens(input)).toBe(expected);
+  });
+
+  it.each([
+    ['#/playground?model=halo-test%2Fgated-gguf', 'halo-test/gated-gguf'],
+    ['#/playground?model=org/name:file.gguf', 'org/name:file.gguf'],
+    ['#/playground', null],
+    ['#/playground?model=', null],
+    ['#/playground?other=1', null],
+  ])('a link %s asks for %s', (hash, model) => {
+    expect(modelFromHash(hash)).toBe(model);
   });
 });

@@ -243,7 +243,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
       });
     },
     /** The models /v1 serves (running, and downloaded ones it loads just in time): what an inference token may list. */
-    v1Models: async () => (await json<{ data: { id: string }[] }>('/v1/models', { prefix: '', doing: 'listing the models' })).data.map((m) => m.id),
+    v1Models: async () => (await json<{ data: { id: string; state?: string }[] }>('/v1/models', { prefix: '', doing: 'listing the models' })).data.map((m) => ({ model: m.id, loaded: m.state === 'loaded' })),
     /**
      * Streams a chat completion from /v1, with the stored token as on
      * /api/public. Resolves with the response body's event stream; an abort

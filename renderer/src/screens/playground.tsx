@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useState, type ReactElement } from 'react';
+import { useEffect, useId, useMemo, useState, type ReactElement } from 'react';
 import { api } from '../api/client';
 import { EmptyState, Result, ScreenHeader } from '../components/ui';
-import { modelChoices, usePlayground, type ModelChoice } from '../stores/playground';
+import { MAX_TOKENS_LIMIT, modelChoices, modelFromHash, usePlayground, type ModelChoice } from '../stores/playground';
 import { servingRights, useServing } from '../stores/serving';
 import { useSession } from '../stores/session';
 import { AccessMissingActions } from './playground/access-missing';
@@ -25,7 +25,7 @@ function useModelChoices(inferenceOnly: boolean, readable: boolean): { choices: 
     if (inferenceOnly) {
       let live = true;
       api.v1Models().then(
-        (ids) => live && setV1(ids.map((model) => ({ model, state: 'available' }))),
+        (models) => live && setV1(models.map(({ model, loaded }): ModelChoice => ({ model, state: loaded ? 'running' : 'available' }))),
         () => live && setV1([]),
       );
       return () => {
@@ -38,6 +38,34 @@ function useModelChoices(inferenceOnly: boolean, readable: boolean): { choices: 
   const fromStatus = useMemo(() => modelChoices(status), [status]);
   if (inferenceOnly) return { choices: v1 ?? [], loaded: v1 !== null };
   return { choices: fromStatus, loaded: status !== null || servingError !== null };
+}
+
+function MaxTokensField({ disabled }: { disabled: boolean }): ReactElement {
+  const id = useId();
+  const maxTokens = usePlayground((s) => s.maxTokens);
+  const setMaxTokens = usePlayground((s) => s.setMaxTokens);
+  const [text, setText] = useState(String(maxTokens));
+  useEffect(() => setText(String(maxTokens)), [maxTokens]);
+  return (
+    <div className="field playground__max-tokens">
+      <label className="field__label" htmlFor={id}>
+        Max tokens
+      </label>
+      <input
+        id={id}
+        className="input"
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={MAX_TOKENS_LIMIT}
+        value={text}
+        disabled={disabled}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={() => setMaxTokens(Number(text))}
+        data-testid="playground-max-tokens"
+      />
+    </div>
+  );
 }
 
 export function PlaygroundScreen(): ReactElement {
@@ -55,7 +83,12 @@ export function PlaygroundScreen(): ReactElement {
   const stop = usePlayground((s) => s.stop);
   const clear = usePlayground((s) => s.clear);
 
-  // The first running model, else the first downloaded one; a choice that vanished is kept (it may be loading again).
+  // A link names a model (`#/playground?model=…`); else the first running model, else the first
+  // downloaded one. A choice that vanished is kept: it may be loading again.
+  useEffect(() => {
+    const linked = modelFromHash(location.hash);
+    if (linked) choose(linked);
+  }, [choose]);
   useEffect(() => {
     if (!model && choices[0]) choose(choices[0].model);
   }, [model, choices, choose]);
@@ -76,6 +109,7 @@ export function PlaygroundScreen(): ReactElement {
         <section className="card playground__chat" aria-label="Chat">
           <div className="playground__toolbar">
             <ModelPicker choices={choices} value={model} onChange={choose} disabled={streaming || !rights.chat} />
+            <MaxTokensField disabled={streaming || !rights.chat} />
             {turns.length > 0 ? (
               <button type="button" className="button button--small" onClick={clear} disabled={streaming}>
                 New chat

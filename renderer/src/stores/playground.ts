@@ -31,15 +31,35 @@ export interface ChatFailure extends Explained {
 
 export interface PlaygroundState {
   model: string | null;
+  /** The longest answer asked for (`max_tokens`). */
+  maxTokens: number;
   turns: Turn[];
   /** The answer being streamed, if any. */
   streaming: boolean;
   failure: ChatFailure | null;
   choose(model: string): void;
+  setMaxTokens(maxTokens: number): void;
   send(text: string): Promise<void>;
   /** Aborts the request: the backend sees the client leave and cancels the generation. */
   stop(): void;
   clear(): void;
+}
+
+export const DEFAULT_MAX_TOKENS = 256;
+export const MAX_TOKENS_LIMIT = 32_768;
+
+/** A whole number from 1 to MAX_TOKENS_LIMIT; anything else (empty, NaN) is the default. */
+export function clampMaxTokens(value: number): number {
+  if (!Number.isFinite(value) || value < 1) return DEFAULT_MAX_TOKENS;
+  return Math.min(MAX_TOKENS_LIMIT, Math.floor(value));
+}
+
+/** The model a link asks for: `#/playground?model=org/name:file.gguf`. */
+export function modelFromHash(hash: string): string | null {
+  const query = hash.split('?')[1];
+  if (!query) return null;
+  const model = new URLSearchParams(query).get('model')?.trim();
+  return model && model.length <= 500 ? model : null;
 }
 
 /** Running models first (they answer at once), then the downloaded ones, each list in name order. */
@@ -66,6 +86,7 @@ export function createPlaygroundStore(client: Pick<ApiClient, 'chatCompletionStr
 
     return {
       model: null,
+      maxTokens: DEFAULT_MAX_TOKENS,
       turns: [],
       streaming: false,
       failure: null,
@@ -74,8 +95,12 @@ export function createPlaygroundStore(client: Pick<ApiClient, 'chatCompletionStr
         if (model !== get().model) set({ model, failure: null });
       },
 
+      setMaxTokens(maxTokens) {
+        set({ maxTokens: clampMaxTokens(maxTokens) });
+      },
+
       async send(text) {
-        const { model, streaming, turns } = get();
+        const { model, streaming, turns, maxTokens } = get();
         const content = text.trim();
         if (!model || streaming || !content) return;
         const history: ChatMessage[] = [...turns.filter((t) => t.state === 'done' || t.role === 'user').map((t) => ({ role: t.role, content: t.content })), { role: 'user', content }];
@@ -90,7 +115,7 @@ export function createPlaygroundStore(client: Pick<ApiClient, 'chatCompletionStr
         let streamError: ChatFailure | null = null;
         try {
           await client.chatCompletionStream(
-            { model, messages: history },
+            { model, messages: history, max_tokens: maxTokens },
             (data) => {
               if (streamError) return;
               const part = parseChatStreamData(data);
