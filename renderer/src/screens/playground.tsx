@@ -2,7 +2,7 @@ import { useEffect, useId, useMemo, useState, type ReactElement } from 'react';
 import { api } from '../api/client';
 import { EmptyState, Result, ScreenHeader } from '../components/ui';
 import { MAX_TOKENS_LIMIT, modelChoices, modelFromHash, usePlayground, type ModelChoice } from '../stores/playground';
-import { servingRights, useServing } from '../stores/serving';
+import { useServing, useServingRights } from '../stores/serving';
 import { useSession } from '../stores/session';
 import { AccessMissingActions } from './playground/access-missing';
 import { Composer } from './playground/composer';
@@ -69,7 +69,7 @@ function MaxTokensField({ disabled }: { disabled: boolean }): ReactElement {
 }
 
 export function PlaygroundScreen(): ReactElement {
-  const rights = useSession(servingRights);
+  const rights = useServingRights();
   const inferenceOnly = useSession((s) => s.session?.token?.scope === 'inference');
   const readable = useSession((s) => s.phase === 'ready' && !s.refused && !(s.session?.authRequired && !s.session.token));
   const { choices, loaded } = useModelChoices(inferenceOnly, readable);

@@ -1,7 +1,9 @@
+import { useMemo } from 'react';
 import { create } from 'zustand';
 import type { AccessMissing, RunningModel, ServingStatus } from '../../../shared/serving';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { useSession } from './session';
 
 const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
 /** Lines of a runtime's log kept on screen; the whole log is in the file under the Halo Forge home. */
@@ -32,6 +34,13 @@ export function servingRights(state: SessionLike): ServingRights {
   if (scope === 'admin' || scope === 'operate') return { run: true, chat: true, why: null };
   if (scope === 'inference') return { run: false, chat: true, why: `The token “${name}” has the inference scope: it can chat with models but not run or stop them. An operate or admin token can.` };
   return { run: false, chat: false, why: `The token “${name}” has the read scope: it can look, but not run models or chat with them. Use an operate token (or an inference token to chat only).` };
+}
+
+/** The rights of this browser's token, re-rendering only when the session changes. */
+export function useServingRights(): ServingRights {
+  const session = useSession((s) => s.session);
+  const refused = useSession((s) => s.refused);
+  return useMemo(() => servingRights({ session, refused }), [session, refused]);
 }
 
 export interface RunOutcome extends Explained {

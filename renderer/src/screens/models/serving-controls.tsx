@@ -4,7 +4,7 @@ import { Icon } from '../../components/icons';
 import { Badge, Card, Result, Spinner } from '../../components/ui';
 import type { Tone } from '../../lib/huggingface';
 import { formatBytes } from '../../lib/models';
-import { runningEntry, servingRights, useServing } from '../../stores/serving';
+import { runningEntry, useServing, useServingRights } from '../../stores/serving';
 import { useSession } from '../../stores/session';
 import { AccessMissingActions } from '../playground/access-missing';
 import './serving.css';
@@ -20,7 +20,8 @@ const STATE_WORDS: Record<ServingState, { label: string; tone: Tone }> = {
 function formatUptime(seconds: number): string {
   if (seconds < 60) return `${Math.floor(seconds)} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  const minutes = Math.floor((seconds % 3600) / 60);
+  return `${Math.floor(seconds / 3600)} h${minutes ? ` ${minutes} min` : ''}`;
 }
 
 function RunFailure({ model }: { model: string }): ReactElement | null {
@@ -122,7 +123,7 @@ function RunningItem({ entry, canRun }: { entry: RunningModel; canRun: boolean }
 
 /** The Models screen's "Running" card: what is loaded, its state, Stop and the live log. Follows the serving stream. */
 export function RunningModelsCard(): ReactElement | null {
-  const rights = useSession(servingRights);
+  const rights = useServingRights();
   const readable = useSession((s) => s.phase === 'ready' && !s.refused && !(s.session?.authRequired && !s.session.token) && s.session?.token?.scope !== 'inference');
   const status = useServing((s) => s.status);
   const error = useServing((s) => s.error);
@@ -181,7 +182,7 @@ function RunButton({ servable }: { servable: ServableModel }): ReactElement {
 
 /** Run buttons for the files of one downloaded repo, for a token that may run models. */
 export function RunControls({ repo }: { repo: string }): ReactElement | null {
-  const canRun = useSession((s) => servingRights(s).run);
+  const canRun = useServingRights().run;
   const available = useServing((s) => s.status?.available);
   const servables = (available ?? []).filter((m) => m.repo.toLowerCase() === repo.toLowerCase());
   if (!canRun || servables.length === 0) return null;
