@@ -6,7 +6,7 @@ import { useServing, useServingRights } from '../stores/serving';
 import { useSession } from '../stores/session';
 import { AccessMissingActions } from './playground/access-missing';
 import { Composer } from './playground/composer';
-import { ModelPicker } from './playground/model-picker';
+import { ModelHint, ModelPicker } from './playground/model-picker';
 import { Transcript } from './playground/transcript';
 import './playground/playground.css';
 
@@ -116,6 +116,7 @@ export function PlaygroundScreen(): ReactElement {
               </button>
             ) : null}
           </div>
+          <ModelHint choices={choices} value={model} />
           {loaded && choices.length === 0 && !model ? (
             <EmptyState icon="models" title="No model to chat with yet">
               <p>

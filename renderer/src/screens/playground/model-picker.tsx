@@ -30,8 +30,14 @@ export function ModelPicker({ choices, value, onChange, disabled }: { choices: M
           );
         })}
       </select>
-      {chosen?.state === 'available' ? <p className="field__hint">Not running yet: the first message loads it (just in time), so the first answer takes longer.</p> : null}
-      {chosen?.state === 'loading' ? <p className="field__hint">Loading: the first answer starts once it is ready.</p> : null}
     </div>
   );
+}
+
+/** Below the toolbar, so that the fields beside the picker stay aligned. */
+export function ModelHint({ choices, value }: { choices: ModelChoice[]; value: string | null }): ReactElement | null {
+  const chosen = choices.find((c) => c.model === value);
+  if (chosen?.state === 'available') return <p className="field__hint">Not running yet: the first message loads it (just in time), so the first answer takes longer.</p>;
+  if (chosen?.state === 'loading') return <p className="field__hint">Loading: the first answer starts once it is ready.</p>;
+  return null;
 }

@@ -35,7 +35,7 @@ export function Transcript({ turns }: { turns: Turn[] }): ReactElement {
       {turns.map((turn) => (
         <div key={turn.id} className={`turn turn--${turn.role}`} data-testid={turn.role === 'assistant' ? 'answer' : 'question'} data-state={turn.state}>
           <p className="turn__who">{turn.role === 'user' ? 'You' : turn.model}</p>
-          {turn.content ? <div className="turn__text">{turn.content}</div> : null}
+          {turn.content ? <div className="turn__text">{turn.content}</div> : turn.state === 'failed' ? <p className="turn__text muted">No answer.</p> : null}
           {turn.role === 'assistant' ? <AnswerStats turn={turn} /> : null}
         </div>
       ))}
