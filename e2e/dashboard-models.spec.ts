@@ -160,6 +160,21 @@ for (const device of ['desktop', 'phone'] as const) {
   });
 }
 
+test('a pattern pulls only the files it matches', async ({ page, backend }) => {
+  await openModels(page, backend.url);
+  await page.getByLabel('Model', { exact: true }).fill(REPO);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.getByTestId(`result-${REPO}`).click();
+  await page.getByLabel('Or only files matching').fill('*.md, config.json');
+  await page.getByRole('button', { name: 'Pull matching' }).click();
+  const pull = page.getByTestId(`pull-${REPO}`);
+  await expect(pull).toContainText('Ready');
+  await expect(pull.getByTestId('pull-numbers')).toContainText('2 of 2 files verified');
+  await page.getByTestId(`local-${REPO}`).getByText('2 files', { exact: true }).click();
+  await expect(page.getByTestId(`local-${REPO}`)).toContainText('README.md');
+  await expect(page.getByTestId(`local-${REPO}`)).not.toContainText('.gguf');
+});
+
 test.describe('with a read token', () => {
   test.use({ backendOptions: async ({ hub }, use) => use({ args: ['--auth', 'on'], env: { HF_ENDPOINT: hub.url, HF_TOKEN: FAKE_HUB_TOKENS.read } }) });
 

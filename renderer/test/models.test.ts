@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalModelList, ModelDetails, PullInfo } from '../../shared/models';
-import { actionForCode, formatBytes, formatEta, isResumable, modelIdFromInput, percentDone } from '../src/lib/models';
+import { actionForCode, formatBytes, formatEta, isResumable, modelIdFromInput, patternList, percentDone } from '../src/lib/models';
 import { canOperate, latestPullOf, looksLikeSecret, useModels } from '../src/stores/models';
 import { apiError, eventStream, fakeBackend, json } from './support/fake-backend';
 
@@ -74,6 +74,13 @@ describe('Models words and numbers', () => {
     expect(action?.kind).toBe(kind);
     expect(action?.url).toBe(url);
   });
+
+  it.each([
+    ['*.safetensors, config.json', ['*.safetensors', 'config.json']],
+    ['  *Q4_K_M.gguf  ', ['*Q4_K_M.gguf']],
+    ['a.json b.json,,c.json', ['a.json', 'b.json', 'c.json']],
+    [' , ', []],
+  ])('patterns %j read as %j', (text, list) => expect(patternList(text)).toEqual(list));
 
   it('has no action for what a person cannot fix', () => {
     expect(actionForCode('internal', null)).toBeNull();

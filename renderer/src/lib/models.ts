@@ -96,3 +96,11 @@ export function modelIdFromInput(input: string): string | null {
   if (link) return `${link[1]}/${link[2]}`;
   return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(text) ? text : null;
 }
+
+/** `*.safetensors, config.json` → ['*.safetensors', 'config.json']: commas or spaces between globs. */
+export function patternList(text: string): string[] {
+  return text
+    .split(/[,\s]+/)
+    .map((p) => p.trim())
+    .filter(Boolean);
+}

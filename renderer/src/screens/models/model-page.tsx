@@ -1,9 +1,9 @@
-import type { ReactElement } from 'react';
+import { useState, type FormEvent, type ReactElement } from 'react';
 import type { FileGroup, ModelAccessState, ModelDetails } from '../../../../shared/models';
-import { Badge, Card, LiveRegion, Result, Spinner } from '../../components/ui';
+import { Badge, Card, Field, LiveRegion, Result, Spinner } from '../../components/ui';
 import { Icon } from '../../components/icons';
 import type { Tone } from '../../lib/huggingface';
-import { formatBytes, isActive } from '../../lib/models';
+import { formatBytes, isActive, patternList } from '../../lib/models';
 import { latestPullOf, useModels } from '../../stores/models';
 import { ExternalLink } from './external-link';
 import { FailureAction } from './failure-action';
@@ -50,6 +50,27 @@ function GroupRow({ group, onPull, disabled, why }: { group: FileGroup; onPull: 
         Pull
       </button>
     </li>
+  );
+}
+
+function PatternForm({ onPull, disabled, why }: { onPull: (include: string[]) => void; disabled: boolean; why: string | null }): ReactElement {
+  const [text, setText] = useState('');
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const include = patternList(text);
+    if (include.length > 0) onPull(include);
+  };
+  return (
+    <form className="inline-form pattern-form" onSubmit={submit} aria-label="Pull files matching patterns">
+      <Field label="Or only files matching" hint="Globs, separated by commas: *.safetensors, config.json">
+        {({ id, describedBy }) => (
+          <input id={id} className="input input--mono" value={text} onChange={(e) => setText(e.target.value)} placeholder="*Q4_K_M.gguf" autoComplete="off" spellCheck={false} aria-describedby={describedBy} />
+        )}
+      </Field>
+      <button type="submit" className="button" disabled={disabled || patternList(text).length === 0} title={why ?? undefined}>
+        Pull matching
+      </button>
+    </form>
   );
 }
 
@@ -112,6 +133,7 @@ export function ModelPage({ canOperate }: { canOperate: boolean }): ReactElement
                 <GroupRow key={group.label} group={group} onPull={() => pullWith(group.include)} disabled={disabled} why={why} />
               ))}
             </ul>
+            <PatternForm onPull={pullWith} disabled={disabled} why={why} />
           </section>
           <LiveRegion>
             {startError ? (
