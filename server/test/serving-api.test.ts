@@ -19,6 +19,26 @@ afterAll(async () => hub?.close());
 const post = (b: BackendProcess, path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${b.url}${path.slice(1)}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 const status = async (b: BackendProcess) => (await (await fetch(`${b.url}api/public/serving`)).json()) as ServingStatus;
+/** The first event of a server-sent event stream (comments skipped); the stream is then closed. */
+async function firstEvent(url: string): Promise<string> {
+  const controller = new AbortController();
+  const res = await fetch(url, { signal: controller.signal });
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  const reader = res.body!.getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before an event: ${text}`);
+      text += new TextDecoder().decode(value);
+      const event = text.split('\n\n').find((e) => e.startsWith('event: '));
+      if (event) return event;
+    }
+  } finally {
+    controller.abort();
+  }
+}
+
 const chat = (model: string, content = 'hi', extra: object = {}) => ({ model, messages: [{ role: 'user', content }], max_tokens: 2, ...extra });
 
 describe('bad input gets a clear answer', () => {
@@ -121,9 +141,9 @@ describe('just in time, the idle TTL and the cap', () => {
     expect((await status(b)).models.map((m) => m.model)).toEqual([OTHER_MODEL]);
   }, 120_000);
 
-  it('CLI: models run, ps (table and --json), models stop; a bad name is a clear error', async () => {
+  it('CLI: models run, ps (table and --json), models stop; the status and log streams; a bad name is a clear error', async () => {
     const s = await servingHome(w, hub);
-    await w.backend([], s.env);
+    const b = await w.backend([], s.env);
     const ran = await runCli(['models', 'run', TINY_REPO], s.env);
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toContain(`${TINY_MODEL} is ready`);
@@ -134,6 +154,19 @@ describe('just in time, the idle TTL and the cap', () => {
     expect(table.stdout).toMatch(new RegExp(`${TINY_MODEL.replace(/[.]/g, '\\.')}\\s+embedded\\s+\\d+(\\.\\d)? MiB\\s+ready\\s+\\d+s`));
     const listed = JSON.parse((await runCli(['ps', '--json'], s.env)).stdout) as RunningModel[];
     expect(listed).toEqual([expect.objectContaining({ model: TINY_MODEL, runtime: 'embedded', state: 'ready', loadedBy: 'user' })]);
+
+    // The live streams: the whole status, then the runtime's log (its tail first), redacted and never its key.
+    const events = await firstEvent(`${b.url}api/public/serving/events`);
+    expect(events).toMatch(/^event: status\ndata: /);
+    expect(JSON.parse(events.split('data: ')[1]!)).toMatchObject({ type: 'status', status: { models: [{ model: TINY_MODEL, state: 'ready' }], maxLoaded: 2, ttlSeconds: 3600 } });
+    const log = await firstEvent(`${b.url}api/public/serving/log?model=${encodeURIComponent(TINY_REPO)}`);
+    const logEvent = JSON.parse(log.split('data: ')[1]!) as { model: string; text: string };
+    expect(logEvent.model).toBe(TINY_REPO);
+    expect(logEvent.text).toContain(`starting embedded for ${TINY_MODEL}`);
+    expect(logEvent.text).toContain('ready on 127.0.0.1:');
+    const notRunning = await fetch(`${b.url}api/public/serving/log?model=halo-test%2Fnowhere`);
+    expect(notRunning.status).toBe(404);
+    expect(await notRunning.json()).toMatchObject({ error: 'serving.not_running' });
 
     const unknown = await runCli(['models', 'stop', 'halo-test/nowhere'], s.env);
     expect(unknown).toMatchObject({ code: 3 });
