@@ -118,6 +118,8 @@ describe('the idle TTL and the cap', () => {
     [{ maxModels: '0' }, {}, '--max-models must be a whole number from 1 to 64'],
     [{}, { serving: { maxModels: 'lots' } }, 'config.json "serving.maxModels" must be'],
     [{}, { serving: { threads: 0 } }, '"serving.threads" must be'],
+    [{}, { serving: { llamaServer: '/opt/llama/llama-server' } }, { ttlMs: 3_600_000, maxLoaded: 2, executables: { 'llama-server': '/opt/llama/llama-server' } }],
+    [{}, { serving: { vllm: 'vllm' } }, '"serving.vllm" must be the full path'],
   ])('command line %j over config %j', (cli, settings, expected) => {
     if (typeof expected === 'string') expect(() => servingChoices(cli, settings)).toThrow(expected);
     else expect(servingChoices(cli, settings)).toEqual(expected);
