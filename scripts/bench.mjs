@@ -433,6 +433,7 @@ const servingCtx = {
   stop,
   sleep,
   rssBytes,
+  cpuTicks,
   mb,
   createToken: async (env, name, scope) => JSON.parse(await runCli(['token', 'create', name, '--scope', scope, '--json'], env)).token,
 };
