@@ -243,7 +243,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       log: (line) => app.log.info(line),
       ttlMs: choices.ttlMs,
       maxLoaded: choices.maxLoaded,
-      ...(choices.threads !== undefined ? { runtimes: { embedded: { threads: choices.threads } } } : {}),
+      runtimes: {
+        ...(choices.threads !== undefined ? { embedded: { threads: choices.threads } } : {}),
+        ...(choices.executables?.['llama-server'] ? { 'llama-server': { executable: choices.executables['llama-server'] } } : {}),
+        ...(choices.executables?.vllm ? { vllm: { executable: choices.executables.vllm } } : {}),
+      },
       ...options.serving,
     }),
     bind: { host, port: options.port ?? 8000 },

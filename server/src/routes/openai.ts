@@ -35,7 +35,15 @@ export async function openAiRoutes(app: FastifyInstance): Promise<void> {
     if (err instanceof ServingError) return reply.code(err.statusCode).send(redactBody(err.toOpenAi()));
     if (isHaloError(err)) return reply.code(err.statusCode).send(openAiError(err.statusCode, redactSecrets(err.message), err.code));
     const known = err.code ? BODY_ERRORS[err.code] : undefined;
-    if (known) return reply.code(known[0]).header('connection', known[0] === 413 ? 'close' : undefined).send(openAiError(known[0], known[1], 'invalid_request_body'));
+    if (known) {
+      // Read and drop the rest of a refused upload: closing under a client still sending leaves it EPIPE, not the answer.
+      // (Fastify marks every refused body Connection: close; the client then reads the 413 instead of EPIPE.)
+      if (known[0] === 413) {
+        reply.removeHeader('connection');
+        request.raw.resume();
+      }
+      return reply.code(known[0]).send(openAiError(known[0], known[1], 'invalid_request_body'));
+    }
     const status = err.statusCode ?? 500;
     if (status < 500) {
       const message = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? `The request body is not valid JSON: ${err.message}` : err.message;

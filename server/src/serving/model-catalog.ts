@@ -16,13 +16,14 @@ export interface CatalogEntry extends ServableModel {
 /** "org/name:file.gguf": the id a client sends as `model`. */
 export const modelId = (repo: string, file: string) => `${repo}:${file}`;
 
-/** The second and later parts of a split GGUF ("-00002-of-00003.gguf") are loaded through the first. */
-const LATER_SHARD = /-0*([2-9]|\d{2,})-of-\d+\.gguf$/i;
+const SHARD = /-(\d+)-of-\d+\.gguf$/;
 
 export function isServableGguf(path: string): boolean {
   const name = path.split('/').pop()!.toLowerCase();
+  // The second and later parts of a split GGUF ("-00002-of-00003.gguf") are loaded through the first.
+  const shard = SHARD.exec(name);
   // mmproj files are vision projectors, not models.
-  return name.endsWith('.gguf') && !LATER_SHARD.test(name) && !name.startsWith('mmproj');
+  return name.endsWith('.gguf') && !(shard && Number(shard[1]) > 1) && !name.startsWith('mmproj');
 }
 
 /** The revision a name without one means: the one `main` points at, else the newest. */

@@ -12,6 +12,8 @@ export interface ServingChoices {
   maxLoaded: number;
   /** llama.cpp threads for the embedded runtime (config.json "serving.threads"); default: llama.cpp's own choice. */
   threads?: number;
+  /** Where llama-server and vllm are, when not on PATH (config.json "serving.llamaServer", "serving.vllm"). */
+  executables?: { 'llama-server'?: string; vllm?: string };
 }
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -38,7 +40,7 @@ export function parseMaxLoaded(value: unknown): number | undefined {
  * someone relies on staying loaded).
  */
 export function servingChoices(cli: { modelTtl?: string; maxModels?: string | number }, settings: unknown): ServingChoices {
-  const file = (settings && typeof settings === 'object' ? (settings as { serving?: unknown }).serving : undefined) as { modelTtl?: unknown; maxModels?: unknown; threads?: unknown } | undefined;
+  const file = (settings && typeof settings === 'object' ? (settings as { serving?: unknown }).serving : undefined) as { modelTtl?: unknown; maxModels?: unknown; threads?: unknown; llamaServer?: unknown; vllm?: unknown } | undefined;
   let ttlMs: number | null = DEFAULT_TTL_MS;
   const ttlText = cli.modelTtl ?? (typeof file?.modelTtl === 'string' ? file.modelTtl : undefined);
   if (file?.modelTtl !== undefined && typeof file.modelTtl !== 'string') throw new Error(`config.json: "serving.modelTtl" must be ${TTL_FORMAT}.`);
@@ -59,5 +61,12 @@ export function servingChoices(cli: { modelTtl?: string; maxModels?: string | nu
     if (!Number.isInteger(file.threads) || (file.threads as number) < 1 || (file.threads as number) > 1024) throw new Error('config.json: "serving.threads" must be a whole number from 1 to 1024.');
     threads = file.threads as number;
   }
-  return { ttlMs, maxLoaded, ...(threads !== undefined ? { threads } : {}) };
+  const executables: NonNullable<ServingChoices['executables']> = {};
+  for (const [key, runtime] of [['llamaServer', 'llama-server'], ['vllm', 'vllm']] as const) {
+    const value = file?.[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !value.startsWith('/')) throw new Error(`config.json: "serving.${key}" must be the full path of the ${runtime} executable.`);
+    executables[runtime] = value;
+  }
+  return { ttlMs, maxLoaded, ...(threads !== undefined ? { threads } : {}), ...(Object.keys(executables).length ? { executables } : {}) };
 }
