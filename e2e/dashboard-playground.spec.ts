@@ -64,6 +64,10 @@ for (const device of ['desktop', 'phone'] as const) {
       // Two cores: a backend, its runtime, a browser, and light and dark screenshots of each state.
       test.setTimeout(150_000);
       const shot = (name: string) => screenshotBothSchemes(page, `playground-${name}${device === 'phone' ? '-phone' : ''}`);
+      // Canary: the workstation's HF token goes into the runtime's environment only, never to this page.
+      const seen: string[] = [];
+      page.on('request', (request) => seen.push(`${request.url()} ${JSON.stringify(request.headers())} ${request.postData() ?? ''}`));
+      page.on('response', (response) => void response.text().then((text) => seen.push(text), () => undefined));
       const pulled = await backend.cli(['models', 'pull', REPO, '--json']);
       expect(pulled.code, pulled.stderr).toBe(0);
 
@@ -133,11 +137,13 @@ for (const device of ['desktop', 'phone'] as const) {
       const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
       expect(stored).not.toContain('hello');
       expect(stored).not.toMatch(/hf_/);
+      seen.push(await page.content());
+      expect(seen.join('\n')).not.toContain(FAKE_HUB_TOKENS.read);
     });
 
     test('a gated model that is not downloaded offers the three actions', async ({ page, backend }) => {
       test.setTimeout(60_000);
-      await page.goto(`${backend.url}/#/playground?model=${encodeURIComponent(GATED)}`);
+      await page.goto(`${backend.url}#/playground?model=${encodeURIComponent(GATED)}`);
       await expect(page.getByRole('heading', { level: 1 })).toHaveText('Playground');
       await expect(page.getByTestId('playground-model')).toHaveValue(GATED);
       await page.getByTestId('playground-input').fill('hi');
@@ -161,7 +167,7 @@ for (const device of ['desktop', 'phone'] as const) {
   });
 }
 
-test.describe('with a read token', () => {
+test.describe('with a token of a narrower scope', () => {
   test.use({ backendOptions: async ({ hub }, use) => use({ args: ['--auth', 'on'], env: { HF_ENDPOINT: hub.url, HF_TOKEN: FAKE_HUB_TOKENS.read }, setup: oneThread }) });
 
   test('there is no Run or Stop, and the Playground says why it cannot chat', async ({ page, backend }) => {
@@ -177,5 +183,33 @@ test.describe('with a read token', () => {
     await expect(page.getByTestId('playground-refused')).toContainText('read scope');
     await expect(page.getByTestId('playground-input')).toBeDisabled();
     await screenshotBothSchemes(page, 'playground-read-token');
+  });
+
+  test('an inference token chats (its model loaded just in time) but has no Run or Stop', async ({ page, backend }) => {
+    test.setTimeout(90_000);
+    const pulled = await backend.cli(['models', 'pull', REPO, '--json']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const created = await backend.cli(['token', 'create', 'laptop', '--scope', 'inference', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = (JSON.parse(created.stdout) as { token: string }).token;
+    // The running server reads the CLI's new token from the token file: wait until /v1 takes it.
+    await expect.poll(async () => (await fetch(`${backend.url}v1/models`, { headers: { authorization: `Bearer ${token}` } })).status, { timeout: 10_000 }).toBe(200);
+    await page.addInitScript(([key, value]) => localStorage.setItem(key!, value!), [TOKEN_KEY, token]);
+
+    await open(page, backend.url, 'Playground');
+    await expect(page.getByTestId('playground-refused')).toHaveCount(0);
+    await expect(page.getByTestId('playground-model')).toHaveValue(MODEL);
+    await page.getByTestId('playground-max-tokens').fill('8');
+    await page.getByTestId('playground-input').fill('hi');
+    await page.getByTestId('playground-send').click();
+    const answer = page.getByTestId('answer').last();
+    await expect(answer).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+    await expect(answer).toContainText('hello hello');
+    await expect(answer).toContainText('8 tokens');
+
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Models' }).click();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Models');
+    await expect(page.getByRole('button', { name: `Run ${MODEL}` })).toHaveCount(0);
+    await expect(page.getByRole('button', { name: `Stop ${MODEL}` })).toHaveCount(0);
   });
 });
