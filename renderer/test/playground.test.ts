@@ -5,7 +5,7 @@ import { createApiClient } from '../src/api/client';
 import { accessActions } from '../src/lib/access-actions';
 import { AnswerClock, parseChatStreamData } from '../src/lib/chat-stream';
 import { clampMaxTokens, createPlaygroundStore, modelChoices, modelFromHash } from '../src/stores/playground';
-import { servingRights } from '../src/stores/serving';
+import { appendLog, servingRights } from '../src/stores/serving';
 import { eventStream, fakeBackend, json } from './support/fake-backend';
 
 const TOKEN = `hfk_${'i'.repeat(43)}`;
@@ -261,5 +261,22 @@ describe('the Playground’s settings', () => {
     ['#/playground?other=1', null],
   ])('a link %s asks for %s', (hash, model) => {
     expect(modelFromHash(hash)).toBe(model);
+  });
+});
+
+describe('the runtime log panel', () => {
+  it('appends whole lines, starting a new line after text that did not end one', () => {
+    expect(appendLog('', 'a\n')).toBe('a\n');
+    expect(appendLog('a\n', 'b\n')).toBe('a\nb\n');
+    expect(appendLog('a', 'b\n')).toBe('a\nb\n');
+  });
+
+  it('keeps the last 400 lines of a chatty runtime', () => {
+    let text = '';
+    for (let i = 0; i < 1000; i++) text = appendLog(text, `line ${i}\n`);
+    const lines = text.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(400);
+    expect(lines[0]).toBe('line 600');
+    expect(lines[399]).toBe('line 999');
   });
 });
