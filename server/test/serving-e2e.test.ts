@@ -95,7 +95,7 @@ describe.skipIf(unavailable !== null)('a laptop on the LAN, through the official
     const whole = await sdk(`${base}/v1`, inference, 'whole');
     expect(whole).toMatchObject({ status: 200, text: 'hello hello' });
     const ps = await runCli(['ps', '--json'], env);
-    expect(JSON.parse(ps.stdout)).toEqual([expect.objectContaining({ model: TINY_MODEL, runtime: 'embedded', state: 'ready', loadedBy: 'jit' })]);
+    expect(JSON.parse(ps.stdout)).toEqual([expect.objectContaining({ model: TINY_MODEL, runtime: 'embedded', state: 'ready', loadedBy: 'jit', requests: 2, tokensPerSecond: expect.any(Number) })]);
     const places: [string, string][] = [
       ['backend output', b.output()],
       ['argv of every process', allArgv()],
