@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRuntimeBuild } from './support/serving.js';
 import { runCli, waitFor, workstations, type BackendProcess } from './support/backend-process.js';
 import { OTHER_MODEL, OTHER_REPO, runtimePids, servingHome, TINY_MODEL, TINY_REPO, tinyModelHub, type ServingHome } from './support/serving-rig.js';
-import type { FakeHub } from '../../e2e/support/fake-hub.js';
+import { FAKE_HUB_MODELS, type FakeHub } from '../../e2e/support/fake-hub.js';
 import type { RunningModel, ServingStatus } from '../../shared/serving.js';
 
 // Serving through the real backend process on loopback (a local user needs
@@ -54,6 +54,8 @@ describe('bad input gets a clear answer', () => {
   it.each<[string, string, unknown, number, object]>([
     ['a model that is not downloaded (/v1)', '/v1/chat/completions', chat('halo-test/nowhere'), 404, { error: { code: 'serving.not_downloaded', param: 'model', type: 'invalid_request_error' } }],
     ['a model that is not downloaded (run)', '/api/public/serving/run', { model: 'halo-test/nowhere' }, 404, { error: 'serving.not_downloaded', access: { repo: 'halo-test/nowhere' } }],
+    ['a gated model this workstation was not let into', '/v1/chat/completions', chat(FAKE_HUB_MODELS.gatedManual), 404, { error: { code: 'serving.not_downloaded', access: { reason: 'gated', url: expect.stringMatching(/\/meta-llama\/Llama-3\.1-8B$/), actions: [{ kind: 'connect-hf' }, { kind: 'choose-open-model' }, { kind: 'open-model-page' }] } } }],
+    ['a private model', '/api/public/serving/run', { model: FAKE_HUB_MODELS.private }, 404, { error: 'serving.not_downloaded', message: expect.stringContaining('connect Hugging Face'), access: { reason: 'private' } }],
     ['a file the repo does not have', '/api/public/serving/run', { model: `${TINY_REPO}:missing.gguf` }, 404, { error: 'serving.not_downloaded' }],
     ['an unknown runtime', '/api/public/serving/run', { model: TINY_REPO, runtime: 'ollama' }, 400, { error: 'serving.unknown_runtime', message: expect.stringContaining('embedded, llama-server, vllm') }],
     ['a runtime that is not installed', '/api/public/serving/run', { model: TINY_REPO, runtime: 'llama-server' }, 503, { error: 'serving.not_installed', message: expect.stringContaining('llama-server') }],

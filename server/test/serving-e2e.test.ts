@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FIXTURES, isAlive, requireRuntimeBuild } from './support/serving.js';
-import { runCli, waitFor, workstations } from './support/backend-process.js';
+import { runCli, startBackend, waitFor, workstations } from './support/backend-process.js';
 import { createTestHost, netnsUnavailable, type TestHost } from './support/netns.js';
 import { allArgv, filesUnder, HF_CANARY, runtimePids, servingHome, TINY_MODEL, TINY_REPO, tinyModelHub } from './support/serving-rig.js';
 import type { FakeHub } from '../../e2e/support/fake-hub.js';
@@ -95,7 +95,7 @@ describe.skipIf(unavailable !== null)('a laptop on the LAN, through the official
     const whole = await sdk(`${base}/v1`, inference, 'whole');
     expect(whole).toMatchObject({ status: 200, text: 'hello hello' });
     const ps = await runCli(['ps', '--json'], env);
-    expect(JSON.parse(ps.stdout)).toEqual([expect.objectContaining({ model: TINY_MODEL, runtime: 'embedded', state: 'ready', loadedBy: 'jit' })]);
+    expect(JSON.parse(ps.stdout)).toEqual([expect.objectContaining({ model: TINY_MODEL, runtime: 'embedded', state: 'ready', loadedBy: 'jit', requests: 2, tokensPerSecond: expect.any(Number) })]);
     const places: [string, string][] = [
       ['backend output', b.output()],
       ['argv of every process', allArgv()],
@@ -116,11 +116,19 @@ describe.skipIf(unavailable !== null)('a laptop on the LAN, through the official
 describe('the backend and its runtimes live and die together', () => {
   it('kill -9 of the backend (serve) leaves no runtime running', async () => {
     const { cache, env } = await servingHome(w, hub);
-    const b = await w.backend(['--model', TINY_REPO], env);
-    await waitFor(async () => ((await (await fetch(`${b.url}api/public/serving`)).json()) as { models: { state: string }[] }).models[0]?.state === 'ready', 60_000, 'serve --model to load the model');
+    // Not w.backend: its stop() waits for an exit that a SIGKILL has already delivered.
+    const b = await startBackend(['--model', TINY_REPO], env);
+    const exited = new Promise((resolve) => b.child.once('exit', resolve));
+    try {
+      await waitFor(async () => ((await (await fetch(`${b.url}api/public/serving`)).json()) as { models: { state: string }[] }).models[0]?.state === 'ready', 60_000, 'serve --model to load the model');
+    } catch (err) {
+      b.child.kill('SIGKILL');
+      throw err;
+    }
     const [pid] = runtimePids(cache);
     expect(pid).toBeDefined();
     b.child.kill('SIGKILL');
+    await exited;
     const took = await waitFor(() => !isAlive(pid!), 5_000, 'the runtime to exit after its backend was killed');
     expect(took).toBeLessThan(5_000);
   }, 90_000);

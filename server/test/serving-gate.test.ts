@@ -138,3 +138,24 @@ describe('/v1 cannot be walked around with request-target tricks', () => {
     expect(body).not.toContain('"object":"list"');
   });
 });
+
+describe('the serving streams', () => {
+  it('end within a second of their token being revoked', async () => {
+    const app = await start({ auth: 'on' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const { token } = await app.halo.store.create({ name: 'watcher', scope: 'read' });
+    const res = await fetch(`http://127.0.0.1:${port}/api/public/serving/events`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: status')) text += new TextDecoder().decode((await reader.read()).value);
+    await app.halo.store.revoke('watcher');
+    const started = Date.now();
+    for (;;) {
+      const { done } = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the stream outlived its token')), 2_000))]);
+      if (done) break;
+    }
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});

@@ -90,7 +90,7 @@ export async function servingRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get('/serving/events', { config: { scope: 'read' } }, (request, reply) => {
-    const send = openStream(request, reply, openStreams);
+    const send = openStream(app, request, reply, openStreams);
     if (!send) return;
     let pending = false;
     // State changes come in bursts (starting, port, ready): one status per tick is enough.
@@ -112,7 +112,7 @@ export async function servingRoutes(app: FastifyInstance): Promise<void> {
     (request, reply) => {
       const log = serving.logOf(request.query.model);
       if (!log) return reply.code(404).send({ error: 'serving.not_running', message: `"${request.query.model}" is not running. halo-forge ps lists what is.` });
-      const send = openStream(request, reply, openStreams);
+      const send = openStream(app, request, reply, openStreams);
       if (!send) return;
       const model = request.query.model;
       const tail = log.tail.lines();
@@ -129,7 +129,7 @@ interface Stream {
 }
 
 /** Server-sent events, read with fetch + Authorization (EventSource cannot send headers). */
-function openStream(request: FastifyRequest, reply: FastifyReply, openStreams: Set<() => void>): Stream | null {
+function openStream(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, openStreams: Set<() => void>): Stream | null {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
@@ -154,6 +154,12 @@ function openStream(request: FastifyRequest, reply: FastifyReply, openStreams: S
   };
   openStreams.add(end);
   request.raw.on('close', stop);
+  // A stream outlives the request that opened it: it ends when its token is revoked (as the audit stream does).
+  const { caller } = request;
+  if (caller.kind === 'token') {
+    const authority = app.halo.envToken ?? app.halo.store;
+    cleanups.push(app.halo.store.onChange(() => authority.current(caller.hash) === null && end()));
+  }
   return {
     event: (name, data) => {
       if (!ended) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
