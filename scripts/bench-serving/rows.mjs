@@ -11,7 +11,9 @@
 // The runtime's port comes from its launch_context.json and its key from its
 // environment in /proc (Linux, same user): the bench plays the proxy's part.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -116,6 +118,10 @@ function streamOnce(port, key, model, maxTokens) {
   });
 }
 
+function unpin(pid) {
+  spawnSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(pid)], { stdio: 'ignore' });
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function streamingThroughGate(ctx) {
@@ -126,6 +132,9 @@ export async function streamingThroughGate(ctx) {
     const loaded = await api(server.port, '/v1/chat/completions', { model: TINY, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }, token);
     const model = loaded.model;
     const direct = runtimeOf(s.home, model);
+    // bench.mjs pins the backend to one core, and the runtime inherits it: in use they are not pinned, and a
+    // backend sharing the runtime's one core would be measured fighting llama.cpp for it, not proxying.
+    unpin(direct.pid);
     const maxTokens = 200;
     for (let i = 0; i < 3; i++) {
       await streamOnce(direct.port, direct.key, model, maxTokens);
