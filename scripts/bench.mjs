@@ -7,6 +7,7 @@
 //   5. dashboard JS gzipped (goal ≤ 120 KB)
 //   6. dashboard time to first render in Chromium
 //   7. Models: a 512 MiB pull vs curl + sha256sum, resume after a kill, 200 small files, RSS while pulling 2 GiB
+//   8. Serving: streaming through the gate vs direct, non-streaming proxy throughput, backend RSS, cold start
 // The table is printed and written as JSON to bench/results/ (latest.json, plus one
 // file per run), and the previous run's ratios are shown beside this run's.
 // Goals are reported, not asserted: the exit code is non-zero only when a
@@ -21,6 +22,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { bigFile, manyFiles, pullMemory, resumeAfterKill } from './bench-models/rows.mjs';
+import { backendMemory, coldStart, proxyThroughput, streamingThroughGate } from './bench-serving/rows.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'server/bin/halo-forge.js');
@@ -422,6 +424,23 @@ await measure('models-big-file', 'Models: 512 MiB pull vs curl + sha256sum', () 
 await measure('models-resume', 'Models: resume after kill -9 half-way', resumeAfterKill);
 await measure('models-many-files', 'Models: 200 files of 10 KB', () => manyFiles({ rounds: ROUNDS }));
 await measure('models-memory', 'Models: RSS growth pulling 2 GiB', pullMemory);
+const servingCtx = {
+  quick,
+  rounds: ROUNDS,
+  duration: DURATION,
+  tempHome,
+  startBackend,
+  stop,
+  sleep,
+  rssBytes,
+  cpuTicks,
+  mb,
+  createToken: async (env, name, scope) => JSON.parse(await runCli(['token', 'create', name, '--scope', scope, '--json'], env)).token,
+};
+await measure('serving-stream', 'Serving: tiny model streamed through the gate vs direct', () => streamingThroughGate(servingCtx));
+await measure('serving-throughput', 'Serving: non-streaming proxy vs stub upstream', () => proxyThroughput(servingCtx));
+await measure('serving-memory', 'Serving: backend RSS, no model vs one loaded', () => backendMemory(servingCtx));
+await measure('serving-cold-start', 'Serving: tiny model cold start', () => coldStart(servingCtx));
 
 const previous = previousRun();
 report(previous);

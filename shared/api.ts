@@ -3,13 +3,15 @@
 // import it without reaching into another's room.
 import type { ModelErrorCode } from './models.js';
 import type { RunErrorCode } from './runs.js';
+import type { ServingErrorCode } from './serving.js';
 
 /** The localStorage key the spec names, so automation can pre-seed it. */
 export const API_TOKEN_STORAGE_KEY = 'halo-forge:api-token';
 
 export const API_PREFIX = '/api/public';
 
-export const SCOPES = ['admin', 'operate', 'read'] as const;
+/** inference: the OpenAI API (/v1) only, the token for an OpenAI client on another machine. */
+export const SCOPES = ['admin', 'operate', 'read', 'inference'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const AUTH_MODES = ['auto', 'on', 'off'] as const;
@@ -45,7 +47,8 @@ export type ErrorCode =
   | 'storage.failed'
   | 'internal'
   | ModelErrorCode
-  | RunErrorCode;
+  | RunErrorCode
+  | ServingErrorCode;
 
 export interface ApiError {
   error: ErrorCode;

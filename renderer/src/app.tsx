@@ -1,5 +1,5 @@
-import { useEffect, useRef, type ReactElement } from 'react';
-import { Badge } from './components/ui';
+import { lazy, Suspense, useEffect, useRef, type ComponentType, type ReactElement } from 'react';
+import { Badge, Spinner } from './components/ui';
 import { Icon, LogoMark, type IconName } from './components/icons';
 import { TokenSecretDialog } from './components/token-secret-dialog';
 import { SessionProblemBanner } from './components/session-problem-banner';
@@ -16,8 +16,11 @@ import { ModelsScreen } from './screens/models';
 import { ApiTokensScreen } from './screens/api-tokens';
 import { RunsScreen } from './screens/runs';
 
-const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', models: 'models', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
-const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, models: ModelsScreen, runs: RunsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+// Loaded when first opened: the chat and its styles stay out of the first page load.
+const PlaygroundScreen = lazy(() => import('./screens/playground').then((m) => ({ default: m.PlaygroundScreen })));
+
+const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', models: 'models', playground: 'chat', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const SCREENS: Record<Route, ComponentType> = { overview: OverviewScreen, models: ModelsScreen, playground: PlaygroundScreen, runs: RunsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
   const route = useNavigation((s) => s.route);
@@ -152,7 +155,9 @@ export function App(): ReactElement {
           </header>
           <main id="main" className="screen">
             <Banners />
-            <Screen />
+            <Suspense fallback={<Spinner label="Loading" />}>
+              <Screen />
+            </Suspense>
           </main>
         </div>
       </div>

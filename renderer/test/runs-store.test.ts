@@ -58,6 +58,7 @@ describe('who may do what with runs', () => {
     ['an admin token', ADMIN_SESSION, { watch: true, operate: true, admin: true }],
     ['an operate token', { ...ADMIN_SESSION, token: { name: 'ci', scope: 'operate' as const } }, { watch: true, operate: true, admin: false }],
     ['a read token', { ...ADMIN_SESSION, token: { name: 'phone', scope: 'read' as const } }, { watch: true, operate: false, admin: false }],
+    ['an inference token (the OpenAI API only)', { ...ADMIN_SESSION, token: { name: 'client', scope: 'inference' as const } }, { watch: false, operate: false, admin: false }],
     ['no token where one is needed', ANONYMOUS_SESSION, { watch: false, operate: false, admin: false }],
     ['no session yet', null, { watch: false, operate: false, admin: false }],
   ])('%s', (_who, session, expected) => {

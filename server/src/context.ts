@@ -10,6 +10,7 @@ import type { ModelService } from './models/service.js';
 import type { HfAccess } from './secrets/hf-access.js';
 import type { RecipeStore } from './runs/recipe-store.js';
 import type { RunManager } from './runs/run-manager.js';
+import type { ServingManager } from './serving/serving-manager.js';
 
 /** What the routes work with; built once per server by buildApp. */
 export interface ServerContext {
@@ -24,6 +25,8 @@ export interface ServerContext {
   hf: HfAccess;
   /** Models: search, pull into the shared Hugging Face cache, list, delete. */
   models: ModelService;
+  /** The models this backend runs (/v1, run/stop, JIT). */
+  serving: ServingManager;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
   runs: RunManager;

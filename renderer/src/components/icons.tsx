@@ -25,6 +25,9 @@ const PATHS = {
   runs: 'M3 16.5h14M5 13.5l3.5-4 3 2.5L16 5.5M13 5.5h3v3',
   play: 'M6 4l10 6-10 6z',
   stop: 'M5 5h10v10H5z',
+  chat: 'M3 4h14v9.5H9l-4 3v-3H3zM6.5 8h7M6.5 10.5h4.5',
+  send: 'M3 10l14-6-5 13-2.5-5.5zM9.5 11.5L17 4',
+  log: 'M4 4h12M4 8h12M4 12h8M4 16h10',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -16,7 +16,8 @@ export function runPermissions(session: AuthSession | null): RunPermissions {
   const operate = scope === 'admin' || scope === 'operate';
   const admin = scope === 'admin';
   return {
-    watch: scope !== null,
+    // An inference token reaches only /v1: it sees no runs.
+    watch: admin || operate || scope === 'read',
     operate,
     admin,
     operateWhy: operate ? null : 'Starting recipes and stopping runs needs a token with the operate or admin scope; this one can only watch.',

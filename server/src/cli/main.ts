@@ -48,7 +48,10 @@ export function buildCli(): Command {
     .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
     .option('--log-level <level>', 'fatal, error, warn, info, debug (debug: a line for every request)', 'info')
     .addOption(new Option('--log-format <format>', 'pretty: plain lines for a person; json: one JSON object a line, for programs').choices(LOG_FORMATS).default('pretty'))
-    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat }) => {
+    .option('--model <repo[:file]>', 'load this downloaded model at startup (headless servers); /v1 serves it')
+    .option('--model-ttl <ttl>', 'unload a model idle this long: 30m, 2h, never (default 60m)')
+    .option('--max-models <n>', 'at most this many models loaded at once (default 2)')
+    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat; model?: string; modelTtl?: string; maxModels?: string }) => {
       longRunning = true;
       const { runServe } = await import('../serve.js');
       await runServe({ ...o, portFallback: o.portFallback ?? false });
@@ -58,7 +61,7 @@ export function buildCli(): Command {
   token
     .command('create <name>')
     .description('Create a token; its secret is printed once.')
-    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
+    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only), inference (the OpenAI API /v1 only)').choices(SCOPES).default('admin'))
     .option('--expires <duration>', `expire after a duration: ${DURATION_FORMAT}`)
     .option('--note <text>', 'a note to remember what the token is for')
     .option('--json', 'print JSON')
@@ -122,6 +125,24 @@ export function buildCli(): Command {
     .option('--revision <rev>', 'only this revision (commit or ref)')
     .option('--yes', 'do not ask for confirmation (needed when standard input is not a terminal)')
     .action(async (repo: string, o: { revision?: string; yes?: boolean }) => (await import('./models.js')).modelsRm(repo, o));
+  models
+    .command('run <model>')
+    .description('Load a downloaded model (org/name or org/name:file.gguf) in the running backend; /v1 serves it. Needs "halo-forge serve" (or the desktop app) running.')
+    .option('--runtime <name>', 'embedded (default), llama-server or vllm')
+    .option('--ctx <tokens>', 'context size in tokens', contextSize)
+    .option('--json', 'print JSON')
+    .action(async (model: string, o: { runtime?: string; ctx?: number; json?: boolean }) => (await import('./serving.js')).modelsRun(model, o));
+  models
+    .command('stop <model>')
+    .description('Unload a running model (by org/name, or org/name:file.gguf).')
+    .option('--json', 'print JSON')
+    .action(async (model: string, o: { json?: boolean }) => (await import('./serving.js')).modelsStop(model, o));
+
+  program
+    .command('ps')
+    .description('What the running backend has loaded: model, runtime, memory, state, uptime.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./serving.js')).ps(o));
 
   const runs = program.command('runs').description('Training and evaluation jobs, run by the backend (it must be running: halo-forge serve, or the desktop app).');
   runs
@@ -167,6 +188,12 @@ export function buildCli(): Command {
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 100) throw new InvalidArgumentError('expected a whole number from 1 to 100');
+  return n;
+}
+
+function contextSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 16 || n > 4_194_304) throw new InvalidArgumentError('expected a number of tokens from 16');
   return n;
 }
 
