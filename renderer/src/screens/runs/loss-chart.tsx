@@ -39,8 +39,8 @@ function options(model: ChartModel, metric: string, width: number): uPlot.Option
         width: 2,
         dash: i === 0 ? undefined : [6, 4],
         // A point missing in one run (it logs every 10 steps, the other every 5) is not a gap in its curve.
+        // Point markers are uPlot's own call: shown while there is room between points, hidden when dense.
         spanGaps: true,
-        points: { show: model.data[0].length < 60 },
       })),
     ],
   };
@@ -63,7 +63,7 @@ export default function LossChart({ model, metric }: { model: ChartModel; metric
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
   const scheme = useColorScheme();
-  const shape = `${metric}\u0000${model.axis}\u0000${model.labels.join('\u0000')}\u0000${model.data[0].length < 60}\u0000${scheme}`;
+  const shape = `${metric}\u0000${model.axis}\u0000${model.labels.join('\u0000')}\u0000${scheme}`;
 
   // A new metric, axis or set of runs builds a new chart; new points only replace the data.
   useEffect(() => {
