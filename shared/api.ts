@@ -3,6 +3,7 @@
 // import it without reaching into another's room.
 import type { ModelErrorCode } from './models.js';
 import type { ServingErrorCode } from './serving.js';
+import type { RunErrorCode } from './runs.js';
 
 /** The localStorage key the spec names, so automation can pre-seed it. */
 export const API_TOKEN_STORAGE_KEY = 'halo-forge:api-token';
@@ -46,7 +47,8 @@ export type ErrorCode =
   | 'storage.failed'
   | 'internal'
   | ModelErrorCode
-  | ServingErrorCode;
+  | ServingErrorCode
+  | RunErrorCode;
 
 export interface ApiError {
   error: ErrorCode;
@@ -126,7 +128,9 @@ export type AuditEvent =
   | 'remote.enabled'
   | 'remote.disabled'
   | 'hf.saved'
-  | 'hf.cleared';
+  | 'hf.cleared'
+  | 'run.started'
+  | 'run.stopped';
 
 export interface AuditEntry {
   time: string;

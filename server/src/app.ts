@@ -32,6 +32,8 @@ import { servingChoices, type ServingChoices } from './serving/serving-settings.
 import { createModelService } from './models/model-service.js';
 import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { runRoutes } from './routes/runs.js';
+import { createRuns } from './runs/create-runs.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
@@ -252,6 +254,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     }),
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
+    ...createRuns(env, hf, (message) => app.log.warn(message)),
   };
   app.decorate('halo', ctx);
   for (const warning of [...store.warnings, ...settings.warnings]) app.log.warn(warning);
@@ -300,6 +303,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(runRoutes);
       await api.register(modelRoutes);
       await api.register(servingRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
@@ -322,6 +326,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     await ctx.exposure.close();
     // Stopping the backend stops its runtimes (a kill -9 is the runtimes' own parent watch's job).
     await ctx.serving.close();
+    await ctx.runs.close();
     await ctx.models.close();
     // A verification still talking to the Hub would write its verdict after the stop.
     await ctx.hf.close();

@@ -9,6 +9,8 @@ import type { Exposure } from './net/exposure.js';
 import type { ModelService } from './models/service.js';
 import type { HfAccess } from './secrets/hf-access.js';
 import type { ServingManager } from './serving/serving-manager.js';
+import type { RecipeStore } from './runs/recipe-store.js';
+import type { RunManager } from './runs/run-manager.js';
 
 /** What the routes work with; built once per server by buildApp. */
 export interface ServerContext {
@@ -27,6 +29,8 @@ export interface ServerContext {
   serving: ServingManager;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
+  runs: RunManager;
+  recipes: RecipeStore;
 }
 
 declare module 'fastify' {

@@ -144,6 +144,44 @@ export function buildCli(): Command {
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => (await import('./serving.js')).ps(o));
 
+  const runs = program.command('runs').description('Training and evaluation jobs, run by the backend (it must be running: halo-forge serve, or the desktop app).');
+  runs
+    .command('start')
+    .description('Start a run as this user: halo-forge runs start [options] -- COMMAND ARGS... (needs admin when a token is used).')
+    .argument('<command...>', 'the program and its arguments, after "--"; no shell')
+    .option('--name <name>', 'a name to find it by (default: the program name)')
+    .option('--cwd <dir>', 'working folder (default: this one)')
+    .option('--env <NAME=VALUE>', 'an extra environment variable (repeat for more)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--model <repo>', 'a model from the local cache: HALOFORGE_MODEL_PATH and HALOFORGE_MODEL_ID for the job')
+    .option('--revision <rev>', 'the model revision (default: main, or the newest pulled)')
+    .option('--gpu', 'a GPU job: waits while another GPU job runs (when the one-at-a-time limit is on)')
+    .option('--json', 'print JSON')
+    .action(async (command: string[], o) => (await import('./runs.js')).runsStart(command, o));
+  runs
+    .command('list')
+    .description('Runs, newest first.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./runs.js')).runsList(o));
+  runs
+    .command('show <run>')
+    .description('One run (by id, or by name: the newest with it).')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { json?: boolean }) => (await import('./runs.js')).runsShow(name, o));
+  runs
+    .command('logs <run>')
+    .description("A run's log (redacted); --follow streams it until the run ends.")
+    .option('-f, --follow', 'keep printing new output until the run ends')
+    .option('--tail <bytes>', 'how much of the end of the log to print', (v: string) => {
+      if (!/^[1-9]\d{0,6}$/.test(v)) throw new InvalidArgumentError('expected a number of bytes up to 4194304');
+      return Number(v);
+    })
+    .action(async (name: string, o: { follow?: boolean; tail?: number }) => (await import('./runs.js')).runsLogs(name, o));
+  runs
+    .command('stop <run>')
+    .description('Stop a run: SIGTERM to its whole process group, SIGKILL after the grace period.')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { json?: boolean }) => (await import('./runs.js')).runsStop(name, o));
+
   return program;
 }
 
