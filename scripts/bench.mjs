@@ -212,11 +212,13 @@ async function timeToHealthy(command, args, env) {
     ? spawn('taskset', ['-c', '1', command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let port = null;
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => {
+  // The backend says where it serves on stdout, the hello-world on stderr.
+  const findPort = (d) => {
     const m = /127\.0\.0\.1:(\d+)/.exec(String(d));
-    if (m) port = Number(m[1]);
-  });
+    if (m) port ??= Number(m[1]);
+  };
+  child.stdout.on('data', findPort);
+  child.stderr.on('data', findPort);
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited`);

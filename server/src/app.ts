@@ -13,6 +13,8 @@ import { TokenStore } from './auth/token-store.js';
 import { SettingsFile } from './config/settings.js';
 import type { ServerContext } from './context.js';
 import { isHaloError } from './errors.js';
+import { prettyLines, type LogFormat } from './log/log-format.js';
+import { QuietRequestLog } from './log/request-log.js';
 import { Exposure } from './net/exposure.js';
 import { answerClientError, createHttpServer } from './net/http-server.js';
 import { auditLogPath, configPath, tokenStorePath } from './paths.js';
@@ -40,6 +42,10 @@ export interface AppOptions {
   /** Where pino writes; default stdout. Every line passes through redaction first. */
   logStream?: NodeJS.WritableStream;
   logLevel?: string;
+  /** `json` (default: what a program embedding the app reads) or `pretty` (a person at a terminal). */
+  logFormat?: LogFormat;
+  /** Colours in pretty lines; default: when the log stream is a terminal and NO_COLOR is not set. */
+  logColor?: boolean;
   /** Replace the Hugging Face service (tests). */
   hf?: HfAccess;
   /** The built dashboard; default dist/renderer. */
@@ -69,11 +75,14 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** A pino destination that masks any token value before a line is written. */
-function redactingStream(target: NodeJS.WritableStream): Writable {
+/**
+ * A pino destination that masks any token value before a line is written:
+ * the last step for every line, after it has been formatted for its reader.
+ */
+function redactingStream(target: NodeJS.WritableStream, format: (line: string) => string = (line) => line): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, done) {
-      target.write(redactSecrets(chunk.toString('utf8')));
+      target.write(redactSecrets(format(chunk.toString('utf8'))));
       done();
     },
   });
@@ -146,11 +155,17 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     throw new StartupError((err as Error).message, 'Command line: --trust-proxy');
   }
 
+  const logTarget = options.logStream ?? process.stdout;
+  // Colours only for a terminal that wants them (https://no-color.org); a pipe or a file gets plain text.
+  const colour = options.logColor ?? ((logTarget as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR);
+  const format = options.logFormat === 'pretty' ? await prettyLines(colour) : undefined;
+
   let handler: RequestListener | null = null;
   const app = Fastify({
+    logController: new QuietRequestLog(),
     logger: {
       level: options.logLevel ?? 'info',
-      stream: redactingStream(options.logStream ?? process.stdout),
+      stream: redactingStream(logTarget, format),
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.body.token'], censor: '[REDACTED]' },
       serializers: {
         // Fastify's request summary, without the query string: that is where a client that got it wrong
@@ -265,6 +280,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   app.addHook('onClose', async () => {
     await ctx.exposure.close();
+    // A verification still talking to the Hub would write its verdict after the stop.
+    await ctx.hf.close();
     await store.close();
     audit.close();
   });

@@ -2,9 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AUTH_MODES, SCOPES, type AuthMode, type Scope } from '../../../shared/api.js';
 import { isHaloError } from '../errors.js';
 import { StartupError } from '../app.js';
+import { DURATION_FORMAT } from '../auth/token-format.js';
 import { TokenStoreCorruptError } from '../auth/token-store.js';
 import { LockTimeoutError } from '../fs/file-lock.js';
 import { SymlinkRefusedError } from '../fs/private-file.js';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
 import { redactSecrets } from '../secrets/redact.js';
 import { version } from '../version.js';
 
@@ -44,8 +46,9 @@ export function buildCli(): Command {
     .option('--insecure-no-auth', 'allow --auth off on a non-loopback address')
     .option('--trust-proxy <cidrs>', 'reverse proxies whose X-Forwarded-For / Forwarded headers are believed (comma-separated)', list)
     .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
-    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
-    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string }) => {
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (debug: a line for every request)', 'info')
+    .addOption(new Option('--log-format <format>', 'pretty: plain lines for a person; json: one JSON object a line, for programs').choices(LOG_FORMATS).default('pretty'))
+    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat }) => {
       longRunning = true;
       const { runServe } = await import('../serve.js');
       await runServe({ ...o, portFallback: o.portFallback ?? false });
@@ -56,7 +59,7 @@ export function buildCli(): Command {
     .command('create <name>')
     .description('Create a token; its secret is printed once.')
     .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
-    .option('--expires <duration>', 'expire after a duration such as 30d, 12h, 90m')
+    .option('--expires <duration>', `expire after a duration: ${DURATION_FORMAT}`)
     .option('--note <text>', 'a note to remember what the token is for')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { scope: Scope; expires?: string; note?: string; json?: boolean }) => (await import('./token.js')).tokenCreate(name, o));

@@ -48,6 +48,8 @@ export interface HfAccess {
   checkModel(model: string): Promise<ModelCheck>;
   /** The environment for a serving or training process: see buildChildEnv. */
   childEnv(base?: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv>;
+  /** Resolves once no background verification is in flight: a stopped server writes nothing more. */
+  close(): Promise<void>;
 }
 
 export interface HfAccessOptions {
@@ -285,6 +287,10 @@ class HfAccessService implements HfAccess {
         ? this.verdictOf(answer)
         : { outcome: 'rejected', username: null, tokenName: null, role: null, canWrite: false, reason: answer.reason, checkedAt: this.now().toISOString() },
     );
+  }
+
+  async close(): Promise<void> {
+    await this.background;
   }
 
   private verifyInBackground(token: string): void {
