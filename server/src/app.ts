@@ -22,12 +22,15 @@ import { authGate, isApiRequest } from './plugins/auth-gate.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
+import { machineRoutes } from './routes/machine.js';
+import { MachineMonitor } from './machine/machine-monitor.js';
+import { hubCacheDir } from './machine/hub-cache-dir.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
-import { projectRoot } from './version.js';
+import { projectRoot, version } from './version.js';
 import { AJV_OPTIONS, openBodyProblem, validationMessage, type SchemaError } from './request-validation.js';
 
 export interface AppOptions {
@@ -215,6 +218,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     hf: options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) }),
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
+    machine: new MachineMonitor({
+      connection: () => ({ bind: `${ctx.bind.host}:${ctx.bind.port}`, remote: ctx.exposure.state().enabled, authMode: mode, version }),
+      cacheDir: () => hubCacheDir(env),
+      log: (message) => app.log.warn(message),
+    }),
   };
   app.decorate('halo', ctx);
   for (const warning of [...store.warnings, ...settings.warnings]) app.log.warn(warning);
@@ -263,6 +271,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(machineRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
     { prefix: API_PREFIX },
@@ -279,6 +288,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }
 
   app.addHook('onClose', async () => {
+    ctx.machine.close();
     await ctx.exposure.close();
     // A verification still talking to the Hub would write its verdict after the stop.
     await ctx.hf.close();

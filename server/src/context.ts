@@ -5,6 +5,7 @@ import type { TokenAuthority } from './auth/env-token.js';
 import type { FailureThrottle } from './auth/throttle.js';
 import type { TokenStore } from './auth/token-store.js';
 import type { SettingsFile } from './config/settings.js';
+import type { MachineMonitor } from './machine/machine-monitor.js';
 import type { Exposure } from './net/exposure.js';
 import type { HfAccess } from './secrets/hf-access.js';
 
@@ -21,6 +22,8 @@ export interface ServerContext {
   hf: HfAccess;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
+  /** The Overview's live machine facts; samples only while a stream listens. */
+  machine: MachineMonitor;
 }
 
 declare module 'fastify' {

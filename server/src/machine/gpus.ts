@@ -13,7 +13,7 @@ const MISSING_RECHECK_MS = 60_000;
 
 export interface GpuDetectorOptions {
   run?: ToolRunner;
-  probe?: () => Promise<LlamaProbeResult>;
+  probe?: (signal: AbortSignal) => Promise<LlamaProbeResult>;
   platform?: NodeJS.Platform;
   arch?: string;
   rocmVersion?: () => Promise<string | null>;
@@ -35,7 +35,8 @@ export function crossCheck(gpus: GpuFact[], probe: LlamaProbeResult): string {
 
 export class GpuDetector {
   private readonly run: ToolRunner;
-  private readonly probe: () => Promise<LlamaProbeResult>;
+  private readonly probe: (signal: AbortSignal) => Promise<LlamaProbeResult>;
+  private readonly closing = new AbortController();
   private readonly now: () => number;
   private readonly missingSince = new Map<string, number>();
   private cudaVersion: Promise<string | null> | null = null;
@@ -46,13 +47,13 @@ export class GpuDetector {
 
   constructor(private readonly options: GpuDetectorOptions = {}) {
     this.run = options.run ?? runTool;
-    this.probe = options.probe ?? (() => probeLlama());
+    this.probe = options.probe ?? ((signal) => probeLlama({ signal }));
     this.now = options.now ?? Date.now;
   }
 
   /** Starts the one node-llama-cpp check (if not started) and resolves when it is done. */
   checkLlama(): Promise<void> {
-    this.probing ??= this.probe().then(
+    this.probing ??= this.probe(this.closing.signal).then(
       (result) => {
         this.llamaResult = result;
         this.llama = { state: 'done', backend: result.backend, devices: result.devices, vramTotalBytes: result.vramTotalBytes || null, message: '' };
@@ -62,6 +63,11 @@ export class GpuDetector {
       },
     );
     return this.probing;
+  }
+
+  /** Stops the node-llama-cpp check if it still runs. */
+  close(): void {
+    this.closing.abort();
   }
 
   async sample(): Promise<GpuReport> {

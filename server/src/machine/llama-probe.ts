@@ -17,7 +17,10 @@ export interface LlamaProbeResult {
 const PROBE_TIMEOUT_MS = 60_000;
 
 // Printed as the last line; everything llama.cpp says goes to stderr or is dropped.
+// node-llama-cpp tests its binary in a fork that inherits execArgv, and
+// `--input-type=module -e` there would make that fork fail: the list is cleared first.
 const PROBE_SOURCE = `
+process.execArgv.splice(0);
 const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
 const llama = await getLlama({ gpu: 'auto', build: 'never', logLevel: LlamaLogLevel.error, logger: () => {} });
 const devices = await llama.getGpuDeviceNames();
@@ -37,7 +40,7 @@ export function parseProbeOutput(stdout: string): LlamaProbeResult {
   };
 }
 
-export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs?: number } = {}): Promise<LlamaProbeResult> {
+export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LlamaProbeResult> {
   return new Promise((resolve, reject) => {
     // Under Electron, execPath is the Electron binary: this makes it a plain Node.
     const env = { ...buildChildEnv(process.env, null), ELECTRON_RUN_AS_NODE: '1' };
@@ -48,6 +51,10 @@ export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? PROBE_TIMEOUT_MS);
+    // The backend closing takes its probe with it: no child outlives the server that started it.
+    const abort = () => child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', abort, { once: true });
+    child.on('close', () => options.signal?.removeEventListener('abort', abort));
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

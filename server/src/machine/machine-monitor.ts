@@ -83,6 +83,7 @@ export class MachineMonitor {
   close(): void {
     this.listeners.clear();
     this.stop();
+    this.gpus.close();
   }
 
   private start(): void {

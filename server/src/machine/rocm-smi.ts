@@ -22,9 +22,9 @@ function first(card: Record<string, unknown>, keys: string[]): unknown {
   return undefined;
 }
 
-/** A readable name: "Card series" unless it is only a PCI vendor id, then "Card model", then the device id. */
+/** A readable name: "Card series" unless it is only a PCI id (older ROCm), then "Card model", then the device id. */
 function cardName(card: Record<string, unknown>): string {
-  for (const key of ['Card series', 'Card model', 'Card SKU']) {
+  for (const key of ['Card series', 'Card model']) {
     const value = card[key];
     if (typeof value === 'string' && value && !/^0x[0-9a-f]+$/i.test(value) && value !== 'N/A') return value;
   }

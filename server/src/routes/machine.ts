@@ -83,8 +83,9 @@ export async function machineRoutes(app: FastifyInstance): Promise<void> {
     '/machine/events',
     { config: { scope: 'read' }, schema: { response: { 200: Type.String({ description: 'text/event-stream: `machine` events (the snapshot) and `pulls` events (the unfinished pulls)' }) } } },
     (request, reply) => {
-      const snapshotJson = reply.compileSerializationSchema(MachineSnapshotSchema);
-      const pullsJson = reply.compileSerializationSchema(Type.Array(PullSummary));
+      // Typed loosely by Fastify (an object of unknown fields); the schemas above are what decide the output.
+      const snapshotJson = reply.compileSerializationSchema(MachineSnapshotSchema) as (data: unknown) => string;
+      const pullsJson = reply.compileSerializationSchema(Type.Array(PullSummary)) as (data: unknown) => string;
       const stream = openEventStream(app, openStreams, request, reply, 'halo-forge machine stream');
       if (!stream) return;
       const unsubscribe = machine.subscribe((event) => (event.type === 'machine' ? stream.sendRaw('machine', snapshotJson(event.snapshot)) : stream.sendRaw('pulls', pullsJson(event.pulls))));
