@@ -52,7 +52,11 @@ export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? PROBE_TIMEOUT_MS);
     // The backend closing takes its probe with it: no child outlives the server that started it.
-    const abort = () => child.kill('SIGKILL');
+    let aborted = false;
+    const abort = () => {
+      aborted = true;
+      child.kill('SIGKILL');
+    };
     options.signal?.addEventListener('abort', abort, { once: true });
     child.on('close', () => options.signal?.removeEventListener('abort', abort));
     child.on('error', (err) => {
@@ -68,7 +72,7 @@ export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs
           return reject(new Error('node-llama-cpp gave no answer'));
         }
       }
-      const why = signal === 'SIGKILL' ? `did not answer within ${(options.timeoutMs ?? PROBE_TIMEOUT_MS) / 1000} s` : `stopped (${signal ?? `exit ${code}`})`;
+      const why = aborted ? 'was stopped: the server is closing' : signal === 'SIGKILL' ? `did not answer within ${(options.timeoutMs ?? PROBE_TIMEOUT_MS) / 1000} s` : `stopped (${signal ?? `exit ${code}`})`;
       const line = stderr.trim().split('\n').filter(Boolean).pop();
       reject(new Error(`node-llama-cpp ${why}${line ? `: ${line.slice(0, 200)}` : ''}`));
     });
