@@ -15,6 +15,7 @@ import {
   type TokenCreateRequest,
   type TokenInfo,
 } from '../../../shared/api';
+import type { MachineSnapshot, PullSummary } from '../../../shared/machine';
 import { ApiFailure } from './failure';
 import { readEventStream } from './event-stream';
 
@@ -50,6 +51,9 @@ const API_TOKEN_PREFIX = 'hfk_';
 // The server sends a keepalive every 15 s. After a sleep or a network change a
 // dead connection never ends a read, so three missed keepalives count as a drop.
 export const ACTIVITY_IDLE_MS = 45_000;
+/** Five missed machine snapshots. */
+export const MACHINE_IDLE_MS = 10_000;
+export type MachineStreamEvent = { type: 'machine'; snapshot: MachineSnapshot } | { type: 'pulls'; pulls: PullSummary[] };
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
@@ -187,6 +191,53 @@ export function createApiClient(options: ApiClientOptions = {}) {
         opts.signal.removeEventListener('abort', stop);
       }
       if (silent) throw new ApiFailure('network', `The activity stream went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
+    },
+
+    machine: () => json<MachineSnapshot>('/machine', { doing: 'reading the workstation' }),
+    /**
+     * Follows the machine stream until it ends (resolves) or fails (rejects).
+     * A snapshot arrives every ~2 s, so MACHINE_IDLE_MS of silence means the
+     * connection is gone even when no error says so.
+     */
+    async followMachine(onEvent: (event: MachineStreamEvent) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      const connection = new AbortController();
+      const stop = () => connection.abort();
+      if (opts.signal.aborted) stop();
+      opts.signal.addEventListener('abort', stop, { once: true });
+      let silent = false;
+      let watchdog: ReturnType<typeof setTimeout> | undefined;
+      const heardFrom = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          silent = true;
+          connection.abort();
+        }, MACHINE_IDLE_MS);
+      };
+      try {
+        heardFrom();
+        const response = await send('/machine/events', { doing: 'following the workstation', accept: 'text/event-stream', signal: connection.signal });
+        if (!response.body) throw new ApiFailure('http', 'The machine stream came back empty.', response.status);
+        opts.onOpen?.();
+        await readEventStream(
+          response.body,
+          (event) => {
+            try {
+              if (event.event === 'machine') onEvent({ type: 'machine', snapshot: JSON.parse(event.data) as MachineSnapshot });
+              else if (event.event === 'pulls') onEvent({ type: 'pulls', pulls: JSON.parse(event.data) as PullSummary[] });
+            } catch {
+              // A malformed event is skipped; the next snapshot replaces it anyway.
+            }
+          },
+          connection.signal,
+          heardFrom,
+        );
+      } catch (err) {
+        if (!silent) throw err;
+      } finally {
+        clearTimeout(watchdog);
+        opts.signal.removeEventListener('abort', stop);
+      }
+      if (silent) throw new ApiFailure('network', `The workstation went silent for ${MACHINE_IDLE_MS / 1000} s; reconnecting.`);
     },
 
     hfStatus: () => json<HfStatus>('/huggingface/status', { doing: 'loading Hugging Face access' }),
