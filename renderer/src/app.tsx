@@ -12,10 +12,11 @@ import { desktopBridge } from './lib/desktop';
 import { AUTH_WORDS, OverviewScreen } from './screens/overview';
 import { ConnectionScreen } from './screens/connection';
 import { HuggingFaceScreen } from './screens/huggingface';
+import { ModelsScreen } from './screens/models';
 import { ApiTokensScreen } from './screens/api-tokens';
 
-const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
-const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', models: 'models', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, models: ModelsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
   const route = useNavigation((s) => s.route);

@@ -24,8 +24,11 @@ import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
 import { machineRoutes } from './routes/machine.js';
 import { MachineMonitor } from './machine/machine-monitor.js';
-import { hubCacheDir } from './machine/hub-cache-dir.js';
+import { resolveHubCache } from './models/cache-dir.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
+import { modelRoutes } from './routes/models.js';
+import { createModelService } from './models/model-service.js';
+import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
@@ -51,6 +54,8 @@ export interface AppOptions {
   logColor?: boolean;
   /** Replace the Hugging Face service (tests). */
   hf?: HfAccess;
+  /** Replace the Models engine (route tests). */
+  models?: ModelService;
   /** The built dashboard; default dist/renderer. */
   dashboardDir?: string;
 }
@@ -199,6 +204,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // On a refusing disk every audit line (the gate's, the routes') costs only itself: reported here, never thrown.
   const audit = new AuditLog(auditLogPath(env), undefined, (err) => app.log.error(`Could not write the audit log: ${err.message}`));
   const throttle = new FailureThrottle();
+  const hf = options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) });
+  // The engine reads the Hugging Face token through hf, the one place that resolves it.
+  const models = options.models ?? createModelService({ env, hf, owner: 'server', log: (line) => app.log.info(line) });
   const ctx: ServerContext = {
     mode,
     env,
@@ -215,12 +223,14 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       authOff: mode === 'off',
       insecureNoAuth: options.insecureNoAuth === true,
     }),
-    hf: options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) }),
+    hf,
+    models,
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
     machine: new MachineMonitor({
       connection: () => ({ bind: `${ctx.bind.host}:${ctx.bind.port}`, remote: ctx.exposure.state().enabled, authMode: mode, version }),
-      cacheDir: () => hubCacheDir(env),
+      cacheDir: () => resolveHubCache(env),
+      models,
       log: (message) => app.log.warn(message),
     }),
   };
@@ -271,6 +281,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(modelRoutes);
       await api.register(machineRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
@@ -290,6 +301,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.addHook('onClose', async () => {
     ctx.machine.close();
     await ctx.exposure.close();
+    await ctx.models.close();
     // A verification still talking to the Hub would write its verdict after the stop.
     await ctx.hf.close();
     await store.close();

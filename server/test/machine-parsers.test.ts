@@ -5,7 +5,6 @@ import { parseCudaVersion, parseNvidiaQuery } from '../src/machine/nvidia-smi.js
 import { parseRocmSmi } from '../src/machine/rocm-smi.js';
 import { crossCheck } from '../src/machine/gpus.js';
 import { parseProbeOutput } from '../src/machine/llama-probe.js';
-import { hubCacheDir } from '../src/machine/hub-cache-dir.js';
 import type { GpuFact } from '../../shared/machine.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', 'machine', name), 'utf8');
@@ -115,17 +114,5 @@ describe('node-llama-cpp cross-check', () => {
     expect(parseProbeOutput('noise\n{"backend":"cuda","devices":["NVIDIA H200"],"vramTotalBytes":150000000000}\n')).toEqual({ backend: 'cuda', devices: ['NVIDIA H200'], vramTotalBytes: 150000000000 });
     expect(parseProbeOutput('{"backend":false,"devices":[],"vramTotalBytes":0}').backend).toBeNull();
     expect(() => parseProbeOutput('Segmentation fault')).toThrow();
-  });
-});
-
-describe('Hugging Face cache folder (whose disk is shown)', () => {
-  it.each([
-    [{ HF_HUB_CACHE: '/data/hub', HF_HOME: '/x' }, '/data/hub'],
-    [{ HUGGINGFACE_HUB_CACHE: '~/hub' }, '/home/u/hub'],
-    [{ HF_HOME: '/srv/hf' }, '/srv/hf/hub'],
-    [{ XDG_CACHE_HOME: '/c' }, '/c/huggingface/hub'],
-    [{}, '/home/u/.cache/huggingface/hub'],
-  ])('%j → %s', (env, want) => {
-    expect(hubCacheDir(env, '/home/u')).toBe(want);
   });
 });

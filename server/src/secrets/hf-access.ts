@@ -46,6 +46,8 @@ export interface HfAccess {
   /** Asks the Hub now, whatever the cached verdict. */
   verify(): Promise<HfStatus>;
   checkModel(model: string): Promise<ModelCheck>;
+  /** The token in use, for the Models engine's Hub calls; never for a response or a log. */
+  token(): Promise<string | null>;
   /** The environment for a serving or training process: see buildChildEnv. */
   childEnv(base?: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv>;
   /** Resolves once no background verification is in flight: a stopped server writes nothing more. */
@@ -210,6 +212,10 @@ class HfAccessService implements HfAccess {
     if (problem) throw httpError(400, 'hf.invalid_model', problem);
     const r = await this.resolve();
     return this.hub.checkModel(model, r.credential?.token ?? null);
+  }
+
+  async token(): Promise<string | null> {
+    return (await this.resolve()).credential?.token ?? null;
   }
 
   async childEnv(base: NodeJS.ProcessEnv = this.env): Promise<NodeJS.ProcessEnv> {
