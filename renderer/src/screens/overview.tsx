@@ -112,7 +112,7 @@ export function OverviewScreen(): ReactElement {
       <ScreenHeader title="Overview" lead={snapshot ? `${snapshot.host.hostname}, live: its GPUs, memory, models and who can reach it.` : 'Your workstation, live: its GPUs, memory, models and who can reach it.'} />
       <ConnectionLine connection={snapshot?.connection ?? null} live={live} />
       {error && live !== 'live' ? <p className="overview__error" role="status">{error.detail ?? error.title}</p> : null}
-      <div className="stats">
+      <div className="stats" data-testid="overview-facts" data-sampled-at={snapshot?.sampledAt ?? ''}>
         <GpuPanel report={snapshot?.gpus ?? null} />
         <MachinePanel host={snapshot?.host ?? null} />
         <ModelsPanel models={snapshot?.models ?? null} />

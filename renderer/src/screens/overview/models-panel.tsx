@@ -35,7 +35,7 @@ function PullRow({ pull }: { pull: PullSummary }): ReactElement {
 
 export function ModelsPanel({ models }: { models: ModelsFacts | null }): ReactElement {
   return (
-    <Panel icon="key" title="Models" link={{ href: '#/models', text: 'Models' }} testId="overview-models">
+    <Panel icon="models" title="Models" link={{ href: '#/models', text: 'Models' }} testId="overview-models">
       {!models ? (
         <p className="stat__detail">Reading the workstation…</p>
       ) : !models.available ? (
