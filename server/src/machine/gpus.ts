@@ -10,6 +10,7 @@ import { queryRocm, rocmVersion } from './rocm-smi.js';
 import { runTool, ToolError, type ToolRunner } from './run-tool.js';
 
 const MISSING_RECHECK_MS = 60_000;
+const PROBE_DELAY_MS = 2_000;
 
 export interface GpuDetectorOptions {
   run?: ToolRunner;
@@ -18,6 +19,8 @@ export interface GpuDetectorOptions {
   arch?: string;
   rocmVersion?: () => Promise<string | null>;
   now?: () => number;
+  /** Wait after the first sample before node-llama-cpp is asked. */
+  probeDelayMs?: number;
 }
 
 type VendorAnswer = Pick<GpuReport, 'source' | 'gpus' | 'driverVersion' | 'platform'>;
@@ -44,6 +47,7 @@ export class GpuDetector {
   private llama: LlamaCheck = { state: 'pending', backend: null, devices: [], vramTotalBytes: null, message: 'Checking what node-llama-cpp finds…' };
   private llamaResult: LlamaProbeResult | null = null;
   private probing: Promise<void> | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: GpuDetectorOptions = {}) {
     this.run = options.run ?? runTool;
@@ -68,10 +72,15 @@ export class GpuDetector {
   /** Stops the node-llama-cpp check if it still runs. */
   close(): void {
     this.closing.abort();
+    if (this.probeTimer) clearTimeout(this.probeTimer);
   }
 
   async sample(): Promise<GpuReport> {
-    void this.checkLlama();
+    // Not before the first answer is out: the check costs seconds of CPU, the page should not wait on it.
+    if (!this.probing && !this.probeTimer && !this.closing.signal.aborted) {
+      this.probeTimer = setTimeout(() => void this.checkLlama(), this.options.probeDelayMs ?? PROBE_DELAY_MS);
+      this.probeTimer.unref();
+    }
     let problem: string | null = null;
     let answer: VendorAnswer | null = null;
     if ((this.options.platform ?? process.platform) === 'darwin' && (this.options.arch ?? process.arch) === 'arm64') {

@@ -5,6 +5,7 @@
 // that loads it. So it runs once, in a child process that loads no model and
 // exits, and its answer is kept for the life of the backend.
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { buildChildEnv } from '../secrets/child-env.js';
 import { projectRoot } from '../version.js';
 
@@ -46,6 +47,12 @@ export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs
     const env = { ...buildChildEnv(process.env, null), ELECTRON_RUN_AS_NODE: '1' };
     // Bare `node-llama-cpp` resolves from the working directory with -e: the project root, where node_modules is.
     const child = spawn(options.execPath ?? process.execPath, ['--input-type=module', '-e', PROBE_SOURCE], { cwd: options.cwd ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    // A background check: it yields the CPU to the backend answering the dashboard and to the models running.
+    try {
+      if (child.pid) setPriority(child.pid, 19);
+    } catch {
+      // Not permitted here (some containers): it runs at normal priority.
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
