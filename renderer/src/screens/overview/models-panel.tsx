@@ -19,7 +19,6 @@ const PULL_WORDS: Record<PullSummary['state'], string> = {
 function PullRow({ pull }: { pull: PullSummary }): ReactElement {
   const share = pull.bytesTotal > 0 ? percent(pull.bytesDone, pull.bytesTotal) : null;
   const text = [
-    PULL_WORDS[pull.state],
     pull.bytesTotal > 0 ? `${formatBytes(pull.bytesDone)} of ${formatBytes(pull.bytesTotal)}` : null,
     pull.state === 'downloading' && pull.rate > 0 ? formatRate(pull.rate) : null,
     pull.state === 'downloading' ? formatEta(pull.etaSeconds) : null,
@@ -27,8 +26,9 @@ function PullRow({ pull }: { pull: PullSummary }): ReactElement {
     .filter(Boolean)
     .join(' · ');
   return (
-    <li data-testid="overview-pull">
-      <Meter label={pull.repo} value={share} text={text} />
+    <li className="pull" data-testid="overview-pull">
+      <span className="panel__strong">{pull.repo}</span>
+      <Meter label={PULL_WORDS[pull.state]} value={share} text={text} />
     </li>
   );
 }
