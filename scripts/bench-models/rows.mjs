@@ -119,6 +119,7 @@ async function pullOnce(hub, request) {
     if (done.failed) throw new Error(done.failed);
     return done;
   } finally {
+    if (p.child.connected) p.child.disconnect();
     await p.exited;
     p.cleanup();
   }
@@ -193,6 +194,7 @@ export async function resumeAfterKill() {
       second.go({ repo: 'bench/resume' });
       const done = await second.until((m) => m.done || m.failed);
       if (done.failed) throw new Error(done.failed);
+      if (second.child.connected) second.child.disconnect();
       await second.exited;
       const served = await hub.call({ served: ['bench/resume', 'big.gguf'] });
       const refetched = served - size;
@@ -241,9 +243,15 @@ export async function pullMemory() {
   const size = 2048 * MiB;
   try {
     await hub.call({ addRepo: { id: 'bench/2g', files: [{ path: 'big.safetensors', size, seed: 3 }] } });
+    await hub.call({ addRepo: { id: 'bench/warm', files: [{ path: 'warm.safetensors', size: 32 * MiB, seed: 4 }] } });
     const p = await startPuller(hub.url);
     try {
       await p.until((m) => m.loaded);
+      await new Promise((r) => setTimeout(r, 500));
+      const idle = rss(p.child.pid);
+      // One small pull first: the code a pull runs is compiled once per process, not per GiB.
+      p.go({ repo: 'bench/warm' });
+      await p.until((m) => (m.done && m.repo === 'bench/warm') || m.failed);
       await new Promise((r) => setTimeout(r, 500));
       const baseline = rss(p.child.pid);
       let peak = baseline;
@@ -255,20 +263,21 @@ export async function pullMemory() {
         }
       }, 25);
       p.go({ repo: 'bench/2g' });
-      const done = await p.until((m) => m.done || m.failed);
+      const done = await p.until((m) => (m.done && m.repo === 'bench/2g') || m.failed);
       clearInterval(sampler);
       if (done.failed) throw new Error(done.failed);
-      await p.exited;
       const growth = peak - baseline;
       return {
-        measured: `RSS ${(baseline / MiB).toFixed(1)} MB idle → ${(peak / MiB).toFixed(1)} MB peak while pulling 2 GiB (+${(growth / MiB).toFixed(1)} MB)`,
+        measured: `RSS ${(idle / MiB).toFixed(1)} MB idle, ${(baseline / MiB).toFixed(1)} MB after a 32 MiB pull → ${(peak / MiB).toFixed(1)} MB peak while pulling 2 GiB (+${(growth / MiB).toFixed(1)} MB; +${((peak - idle) / MiB).toFixed(1)} MB from idle)`,
         ratio: growth / (50 * MiB),
         ratioOf: 'growth / 50 MB',
         goal: '≤ 50 MB',
         met: growth <= 50 * MiB,
-        values: { baseline, peak, growth, seconds: done.ms / 1000 },
+        values: { idle, baseline, peak, growth, seconds: done.ms / 1000, loadAverage: loadavg() },
       };
     } finally {
+      if (p.child.connected) p.child.disconnect();
+      await p.exited;
       p.cleanup();
     }
   } finally {

@@ -165,6 +165,36 @@ describe('faults on the wire', () => {
   });
 });
 
+describe('what a pull reports', () => {
+  it('progress arrives a few times a second, with rate and time left, and ends exact', async () => {
+    rig = await modelsRig({}, hub);
+    hub.files.fault(REPO, 'tiny.Q8_0.gguf', { kind: 'slow', bytesPerSecond: 4 * 1024 * 1024 });
+    const events: { at: number; state: string; rate: number; eta: number | null; done: number }[] = [];
+    const off = rig.service.onPull((p) => events.push({ at: Date.now(), state: p.state, rate: p.rate, eta: p.etaSeconds, done: p.bytesDone }));
+    const started = await rig.service.startPull({ repo: REPO, include: ['tiny.Q8_0.gguf'] });
+    const done = await waitForPull(rig.service, started.id);
+    off();
+    expect(done.state).toBe('ready');
+    const downloading = events.filter((e) => e.state === 'downloading');
+    const seconds = (downloading.at(-1)!.at - downloading[0]!.at) / 1000;
+    expect(seconds).toBeGreaterThan(0.5);
+    // The default throttle is 250 ms: about 4 a second, plus the state changes.
+    expect(downloading.length).toBeLessThanOrEqual(Math.ceil(seconds * 4) + 3);
+    expect(downloading.some((e) => e.rate > 0 && e.eta !== null && e.eta > 0)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ state: 'ready', done: hub.files.file(REPO, 'tiny.Q8_0.gguf').size, rate: 0, eta: null });
+  });
+
+  it('a Xet-backed file comes over plain HTTP through the /resolve redirect, filed under its SHA-256', async () => {
+    hub.addRepo({ id: 'halo-test/xet', files: [{ path: 'w.safetensors', size: 300_000, seed: 11, xet: true }] });
+    rig = await modelsRig({}, hub);
+    const done = await waitForPull(rig.service, (await rig.service.startPull({ repo: 'halo-test/xet' })).id);
+    expect(done.state, JSON.stringify(done.error)).toBe('ready');
+    const sha = hub.files.file('halo-test/xet', 'w.safetensors').sha256;
+    expect(existsSync(join(rig.cacheDir, 'models--halo-test--xet', 'blobs', sha))).toBe(true);
+    expect(hub.files.cdnRequests.some((r) => r.path.endsWith(sha) && r.authorization === null)).toBe(true);
+  });
+});
+
 describe('pulling again', () => {
   it('fetches nothing that is already in the cache', async () => {
     rig = await modelsRig({}, hub);

@@ -5,9 +5,8 @@
 // releases it (the kernel drops a dead process's flock). flock comes from the
 // optional native module fs-ext; where it could not be built we fall back to
 // an O_EXCL marker file that excludes other Halo Forge processes only.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processAlive } from '../fs/process-alive.js';
 
@@ -33,9 +32,8 @@ export interface BlobLock {
   release(): void;
 }
 
-/** Waits (polling, so a cancelled pull stops waiting) until this process holds the blob's lock. */
+/** Waits (polling, so a cancelled pull stops waiting) until this process holds the blob's lock. Its folder must exist. */
 export async function lockBlob(path: string, signal: AbortSignal, onWait?: () => void): Promise<BlobLock> {
-  mkdirSync(dirname(path), { recursive: true });
   const flock = loadFlock();
   let delay = 20;
   let waited = false;

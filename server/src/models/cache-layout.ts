@@ -15,17 +15,27 @@ import type { LocalFile, LocalModel, LocalRevision } from '../../../shared/model
 
 export type RepoKind = LocalModel['kind'];
 
+
+
 export function repoFolderName(repo: string, kind: RepoKind = 'model'): string {
   return [`${kind}s`, ...repo.split('/')].join('--');
 }
 
 export class RepoCache {
   readonly dir: string;
+  /** Folders this instance (one pull) has made: a pull of many small files would otherwise spend its time in mkdir. */
+  private readonly made = new Set<string>();
   constructor(
     readonly cacheDir: string,
     readonly repo: string,
   ) {
     this.dir = join(cacheDir, repoFolderName(repo));
+  }
+
+  async madeDir(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.made.add(dir);
   }
 
   blobPath(etag: string): string {
@@ -57,12 +67,17 @@ export class RepoCache {
   async linkSnapshot(commit: string, path: string, etag: string): Promise<void> {
     const pointer = this.snapshotPath(commit, path);
     const blob = this.blobPath(etag);
-    await fsp.mkdir(dirname(pointer), { recursive: true });
-    await fsp.rm(pointer, { force: true });
+    await this.madeDir(dirname(pointer));
+    const target = relative(dirname(pointer), blob);
     try {
-      await fsp.symlink(relative(dirname(pointer), blob), pointer);
+      await fsp.symlink(target, pointer);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        // A stale entry (an older copy, or a link another tool wrote): replace it.
+        await fsp.rm(pointer, { force: true });
+        return this.linkSnapshot(commit, path, etag);
+      }
       if (code !== 'EPERM' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EINVAL') throw err;
       // FAT, some network shares, Windows without developer mode: what huggingface_hub does there too.
       await fsp.copyFile(blob, pointer);

@@ -4,6 +4,7 @@
 // in place; anything else ends `failed` (with the action), `paused` or
 // `cancelled`, and its partials stay resumable except after a cancel.
 import { existsSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { PullFileProgress, PullInfo } from '../../../shared/models.js';
 import { httpError, isHaloError } from '../errors.js';
 import { redactSecrets } from '../secrets/redact.js';
@@ -124,6 +125,8 @@ export class PullRunner {
     }
     const remaining = this.info.bytesTotal - this.info.bytesDone;
     checkSpace(cache.cacheDir, remaining);
+    await cache.madeDir(dirname(cache.lockPath(expected.etag)));
+    await cache.madeDir(dirname(blob));
     const lock = await lockBlob(cache.lockPath(expected.etag), this.abort.signal, () => this.deps.log(`${file.path}: waiting for another process that is writing the same blob`));
     try {
       // Whoever held the lock may have finished this blob meanwhile.

@@ -18,8 +18,7 @@
 // `Range: bytes=N-` from blobs/{etag}.incomplete, the name huggingface_hub
 // uses, so either tool continues the other's partial. 206 continues; 200 to a
 // Range request starts the file over; 416 means verify what is there.
-import { mkdir, open, rm, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, rm, rename, stat, truncate, type FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpError, isHaloError } from '../errors.js';
@@ -95,7 +94,6 @@ export async function transferBlob(o: TransferOptions): Promise<void> {
   // On resume the digest must cover the prefix already on disk: hash it first, once.
   await hashPrefix(hash, o.incomplete, have);
   o.onProgress(have);
-  await mkdir(dirname(o.incomplete), { recursive: true });
   const file = await open(o.incomplete, 'a', 0o644);
   const disk = new BatchedWriter(file);
   try {

@@ -118,7 +118,8 @@ const RepoPart = Type.String({ minLength: 1, maxLength: 96, pattern: '^[A-Za-z0-
 export const RepoParamsSchema = Type.Object({ org: RepoPart, name: RepoPart });
 export const RevisionQuerySchema = Type.Object({ revision: Type.Optional(Revision) }, { additionalProperties: false });
 export const SearchQuerySchema = Type.Object(
-  { q: Type.String({ minLength: 1, maxLength: 300 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) },
+  // Query values are not coerced (the gate's strict Ajv): the limit is read as digits.
+  { q: Type.String({ minLength: 1, maxLength: 300 }), limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]?|100)$', description: 'a whole number from 1 to 100' })) },
   { additionalProperties: false },
 );
 export const PullParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) });

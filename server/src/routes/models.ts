@@ -33,10 +33,10 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     for (const end of openStreams) end();
   });
 
-  app.get<{ Querystring: { q: string; limit?: number } }>(
+  app.get<{ Querystring: { q: string; limit?: string } }>(
     '/models/search',
     { config: { scope: 'read' }, schema: { querystring: SearchQuerySchema, response: { 200: ModelSearchResultSchema, ...errorResponses } } },
-    async (request) => models.search(request.query.q.trim(), { limit: request.query.limit }),
+    async (request) => models.search(request.query.q.trim(), { limit: request.query.limit === undefined ? undefined : Number(request.query.limit) }),
   );
 
   app.get('/models/local', { config: { scope: 'read' }, schema: { response: { 200: LocalModelListSchema, ...errorResponses } } }, async () => models.listLocal());
