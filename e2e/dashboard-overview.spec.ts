@@ -69,8 +69,8 @@ for (const device of ['desktop', 'phone'] as const) {
       await expect(page.getByTestId('overview-live')).toHaveText('Live');
       await expect(page.getByTestId('overview-model-count')).toHaveText('No models yet');
 
-      // Slow enough to watch: about 8 s for the 6 MB file.
-      hub.files.fault(REPO, 'model.Q8_0.gguf', { kind: 'slow', bytesPerSecond: 768 * 1024, times: 1 });
+      // Slow enough to watch and to take both screenshots on a busy machine: about 16 s for the 6 MB file.
+      hub.files.fault(REPO, 'model.Q8_0.gguf', { kind: 'slow', bytesPerSecond: 384 * 1024, times: 1 });
       const started = await fetch(new URL('/api/public/models/pulls', backend.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repo: REPO }) });
       expect(started.status).toBe(202);
 
@@ -80,7 +80,7 @@ for (const device of ['desktop', 'phone'] as const) {
       await expectNoHorizontalOverflow(page);
       await screenshotBothSchemes(page, `overview-pull-${device}`);
       // It finishes: the pull leaves the list and the model is counted.
-      await expect(page.getByTestId('overview-model-count')).toHaveText('1 model · 6 MiB', { timeout: 30_000 });
+      await expect(page.getByTestId('overview-model-count')).toHaveText('1 model · 6 MiB', { timeout: 60_000 });
       await expect(pull).toHaveCount(0);
     });
   });

@@ -26,7 +26,7 @@ function PullRow({ pull }: { pull: PullSummary }): ReactElement {
     .filter(Boolean)
     .join(' · ');
   return (
-    <li className="pull" data-testid="overview-pull">
+    <li className="overview-pull" data-testid="overview-pull">
       <span className="panel__strong">{pull.repo}</span>
       <Meter label={PULL_WORDS[pull.state]} value={share} text={text} />
     </li>
