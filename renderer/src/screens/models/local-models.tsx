@@ -53,7 +53,7 @@ function Unfinished({ model, canOperate }: { model: LocalModel; canOperate: bool
   return (
     <div className="local-model__unfinished" data-testid="local-unfinished">
       <p className="muted">
-        {model.size > 0 ? `${formatBytes(model.size)} on disk so far. ` : ''}A pull of it is unfinished: it is not offered for serving until every chosen file is on disk and verified.
+        A pull of it is unfinished: it is not offered for serving until every chosen file is on disk and verified.
       </p>
       {canOperate && pull && stopped ? (
         <div className="button-row">
@@ -92,7 +92,7 @@ function LocalModelItem({ model, canOperate, onDelete }: { model: LocalModel; ca
         </div>
         <div>
           <dt>Pulled</dt>
-          <dd>{model.lastPulled ? <time dateTime={model.lastPulled} title={formatDateTime(model.lastPulled)}>{relativeTime(model.lastPulled)}</time> : <span className="muted">by another tool</span>}</dd>
+          <dd>{model.lastPulled ? <time dateTime={model.lastPulled} title={formatDateTime(model.lastPulled)}>{relativeTime(model.lastPulled)}</time> : <span className="muted">{model.incomplete ? 'not yet' : 'by another tool'}</span>}</dd>
         </div>
       </dl>
       <ul className="local-model__revisions" aria-label={`Revisions of ${model.id}`}>
