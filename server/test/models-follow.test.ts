@@ -151,6 +151,18 @@ describe('cancelling a pull another process left', () => {
     expect((await other.listLocal()).models.find((m) => m.id === REPO)?.incomplete ?? false).toBe(false);
   });
 
+  it('a failed pull is cancelled too, its partial removed and the model no longer unfinished', async () => {
+    rig = await modelsRig({ transfer: { backoffMs: 5, retries: 1, stallMs: 2_000 } }, hub);
+    hub.files.fault(REPO, BIG, { kind: 'cut', afterBytes: 512 * 1024 });
+    hub.files.fault(REPO, BIG, { kind: 'cut', afterBytes: 0, times: 3 });
+    const failed = await waitForPull(rig.service, (await rig.service.startPull({ repo: REPO, include: [BIG] })).id);
+    expect(failed.state).toBe('failed');
+    expect((await rig.service.listLocal()).models.find((m) => m.id === REPO)?.incomplete).toBe(true);
+    expect((await rig.service.cancel(failed.id)).state).toBe('cancelled');
+    expect(readdirSync(join(rig.cacheDir, 'models--halo-test--follow', 'blobs')).filter((n) => n.endsWith('.incomplete'))).toEqual([]);
+    expect((await rig.service.listLocal()).models.find((m) => m.id === REPO)?.incomplete ?? false).toBe(false);
+  });
+
   it('keeps a partial that another live process is writing, and says so', async () => {
     rig = await modelsRig({}, hub);
     const { id, partial, etag } = await interruptedPartial();

@@ -2,26 +2,27 @@
 // the Hub, the shared cache as it is on disk, and pulls that resume, verify
 // and share blobs safely with every other tool on the machine.
 import type { LocalModelList, ModelDeleteRequest, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models.js';
+import { existsSync, statSync } from 'node:fs';
 import { httpError } from '../errors.js';
 import { HubClient, hubUrl as resolveHubUrl } from '../secrets/hub-client.js';
 import { registerSecret } from '../secrets/redact.js';
-import { partialSize, RepoCache, removeRevisions, scanRepo } from './cache-layout.js';
+import { RepoCache, removeRevisions, scanRepo } from './cache-layout.js';
 import { resolveHubCache } from './cache-dir.js';
 import type { ChangeWatch } from './change-watch.js';
-import { followOthers } from './follow-others.js';
-import { checkSpace, ensureWritableCache, freeBytes } from './disk-space.js';
+import { freeBytes } from './disk-space.js';
 import { groupFiles } from './file-groups.js';
-import { selectFiles } from './file-select.js';
-import { HubApi, MAX_HTTP_DOWNLOAD_SIZE, type HubFile } from './hub-api.js';
-import { accessState, refuseWithoutAccess } from './hub-access.js';
+import { followOthers } from './follow-others.js';
+import { accessState } from './hub-access.js';
+import { HubApi } from './hub-api.js';
+import { searchHub } from './hub-search.js';
 import { localModels } from './local-list.js';
-import { discardPartials } from './partials.js';
+import { cancelLeftPull } from './partials.js';
 import { withAction } from './pull-actions.js';
-import { FINISHED, pullId, PullRecords, pullsDir, type PullRecord } from './pull-records.js';
-import { expectedOf, PullRunner, type PullPlan } from './pull-runner.js';
-import { COMMIT_HASH, looksLikeSecret, parseRepoRef, revisionProblem } from './repo-id.js';
+import { planPull } from './pull-plan.js';
+import { FINISHED, pullId, SETTLED, PullRecords, pullsDir, type PullRecord } from './pull-records.js';
+import { PullRunner, type PullPlan } from './pull-runner.js';
+import { COMMIT_HASH, parseRepoRef, revisionProblem } from './repo-id.js';
 import type { ModelService } from './service.js';
-import { existsSync, statSync } from 'node:fs';
 
 export interface ModelServiceOptions {
   env: NodeJS.ProcessEnv;
@@ -77,25 +78,7 @@ class Models implements ModelService {
   }
 
   async search(query: string, options: { limit?: number } = {}): Promise<ModelSearchResult> {
-    const text = query.trim();
-    // People paste tokens into search boxes: never send one to the Hub as words.
-    if (looksLikeSecret(text)) throw httpError(400, 'model.looks_like_token', 'That looks like a Hugging Face token, not a search; it was not sent anywhere.');
-    const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
-    const token = await this.token();
-    // A pasted id or URL names one model: find it first, then what else the words match.
-    const named = text.includes('/') ? parseRepoRef(text, this.hubUrl).repo : null;
-    const models = await this.hub.search(named ?? text, limit, token);
-    if (named && !models.some((m) => m.id === named)) {
-      try {
-        const info = await this.hub.info(named, 'main', token);
-        models.unshift({ id: named, downloads: null, likes: null, gated: info.gated, private: info.private, updatedAt: null, pipelineTag: null, library: null });
-      } catch {
-        // Not on the Hub, or not visible: the search answers what it found.
-      }
-    } else if (named) {
-      models.sort((a, b) => Number(b.id === named) - Number(a.id === named));
-    }
-    return { query: text, models };
+    return searchHub(this.hub, this.hubUrl, query, options.limit, () => this.token());
   }
 
   async details(repoInput: string, revisionInput?: string): Promise<ModelDetails> {
@@ -160,7 +143,8 @@ class Models implements ModelService {
       finishedAt: null,
       error: null,
     };
-    const { plan, token } = await this.prepare(info).catch((err: unknown) => Promise.reject(withAction(err, `${this.hubUrl}/${ref.repo}`)));
+    const token = await this.token();
+    const plan = await planPull({ hub: this.hub, hubUrl: this.hubUrl, fetch: this.fetch, cacheDir: this.cacheDir }, info, token).catch((err: unknown) => Promise.reject(withAction(err, `${this.hubUrl}/${ref.repo}`)));
     this.launch(info, plan, token);
     return { ...info };
   }
@@ -184,8 +168,9 @@ class Models implements ModelService {
   async cancel(id: string): Promise<PullInfo> {
     const runner = this.runners.get(id);
     if (runner) {
-      if (!FINISHED.has(runner.info.state)) {
-        if (runner.info.state === 'paused') {
+      // A failed pull is not settled: it waits to be resumed or cancelled, and a cancel removes its partials.
+      if (!SETTLED.has(runner.info.state)) {
+        if (runner.info.state === 'paused' || runner.info.state === 'failed') {
           runner.info.state = 'cancelled';
           runner.info.finishedAt = new Date().toISOString();
           this.emit(runner.info, true);
@@ -199,17 +184,9 @@ class Models implements ModelService {
     if (record.state !== 'interrupted' && !FINISHED.has(record.state) && record.pid !== process.pid) {
       throw httpError(409, 'pull.busy', `Pull ${id} is run by another Halo Forge process (pid ${record.pid}); stop it there.`);
     }
-    if (!FINISHED.has(record.state)) {
+    if (!SETTLED.has(record.state)) {
       // Its process is gone: this one removes the partials, except any that another live process is writing now.
-      const { held } = await discardPartials(new RepoCache(this.cacheDir, record.repo), record.blobs ?? []);
-      record.state = 'cancelled';
-      record.finishedAt = new Date().toISOString();
-      record.rate = 0;
-      record.etaSeconds = null;
-      record.error = held.length
-        ? { code: 'pull.busy', message: `Cancelled, but ${held.length} partial file${held.length === 1 ? ' was' : 's were'} kept: another process is writing ${held.length === 1 ? 'it' : 'them'} now (${held.map((e) => e.slice(0, 12)).join(', ')}).`, action: null }
-        : null;
-      this.records.write(publicInfo(record), record.blobs);
+      await cancelLeftPull(new RepoCache(this.cacheDir, record.repo), record);
       this.emit(publicInfo(record), true);
     }
     return publicInfo(record);
@@ -251,28 +228,6 @@ class Models implements ModelService {
     // A closing process leaves its pulls resumable: paused here, `interrupted` to whoever looks next.
     await Promise.all([...this.runners.values()].filter((r) => r.info.state === 'downloading').map((r) => r.stop('paused')));
     for (const entry of this.lastEmit.values()) if (entry.timer) clearTimeout(entry.timer);
-  }
-
-  /** Everything that can be known before a byte moves: access, the commit, the files, the disk. */
-  private async prepare(info: PullInfo): Promise<{ plan: PullPlan; token: string | null }> {
-    ensureWritableCache(this.cacheDir);
-    const token = await this.token();
-    const check = await new HubClient(this.hubUrl, { fetch: this.fetch }).checkModel(info.repo, token);
-    refuseWithoutAccess(check, token);
-    const { commit } = await this.hub.info(info.repo, info.revision, token);
-    const files = selectFiles(await this.hub.files(info.repo, commit, token), info.include, info.exclude) as HubFile[];
-    const tooLarge = files.find((f) => f.xet && f.size > MAX_HTTP_DOWNLOAD_SIZE);
-    if (tooLarge) {
-      throw httpError(
-        422,
-        'model.too_large',
-        `${tooLarge.path} is ${tooLarge.size.toLocaleString('en-US')} bytes, stored with Xet: over 50 GB the Hub's CDN does not serve a file over plain HTTP (huggingface_hub refuses it too). Exclude it, or fetch it with the hf CLI and hf_xet; Halo Forge will list it once it is in the cache.`,
-      );
-    }
-    const cache = new RepoCache(this.cacheDir, info.repo);
-    const remaining = files.filter((f) => !existsSync(cache.blobPath(expectedOf(f).etag))).reduce((n, f) => n + f.size - partialSize(cache.incompletePath(expectedOf(f).etag)), 0);
-    checkSpace(this.cacheDir, remaining);
-    return { plan: { commit, files }, token };
   }
 
   private launch(info: PullInfo, plan: PullPlan, token: string | null): void {

@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { lockBlob } from './blob-lock.js';
 import type { RepoCache } from './cache-layout.js';
+import type { PullRecord } from './pull-records.js';
 
 /** How long to wait for a blob lock before calling the partial held by someone else. */
 const LOCK_WAIT_MS = 200;
@@ -28,4 +29,16 @@ export async function discardPartials(cache: RepoCache, etags: string[]): Promis
     }
   }
   return { removed, held };
+}
+
+/** Marks a pull whose process is gone as cancelled and removes its partials; a kept one is named in its error. */
+export async function cancelLeftPull(cache: RepoCache, record: PullRecord): Promise<void> {
+  const { held } = await discardPartials(cache, record.blobs ?? []);
+  record.state = 'cancelled';
+  record.finishedAt = new Date().toISOString();
+  record.rate = 0;
+  record.etaSeconds = null;
+  record.error = held.length
+    ? { code: 'pull.busy', message: `Cancelled, but ${held.length} partial file${held.length === 1 ? ' was' : 's were'} kept: another process is writing ${held.length === 1 ? 'it' : 'them'} now (${held.map((e) => e.slice(0, 12)).join(', ')}).`, action: null }
+    : null;
 }
