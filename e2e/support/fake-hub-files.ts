@@ -1,16 +1,14 @@
 // Repos with files for the fake Hub: what a download manager calls, answered
 // as the real Hub answers it (models-and-serving.md), plus a CDN on a second
 // port (another origin) that LFS files redirect to, and faults a test can
-// inject. File content is given by the test, or generated deterministically
-// in 1 MiB blocks, so a 2 GiB file is never held in memory.
+// inject. What a file is and how its bytes are made: fake-hub-content.ts.
 // Imports only node: modules (the Playwright tests load it too).
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { makeFile, type FakeFile, type FakeFileSpec } from './fake-hub-content.js';
 
-export type FakeFileSpec =
-  | { path: string; content: Buffer | string; lfs?: boolean; xet?: boolean }
-  | { path: string; size: number; seed?: number; lfs?: boolean; xet?: boolean };
+export { gitBlobSha1, type FakeFileSpec } from './fake-hub-content.js';
 
 export interface FakeRepoSpec {
   id: string;
@@ -40,15 +38,6 @@ export interface CdnRequest {
   query: string;
 }
 
-interface FakeFile {
-  path: string;
-  size: number;
-  lfs: boolean;
-  xet: boolean;
-  sha256: string;
-  gitOid: string;
-  read: (start: number, end: number) => Generator<Buffer>;
-}
 
 interface FakeRevision {
   commit: string;
@@ -64,58 +53,6 @@ export interface FakeRepo {
   revisions: Map<string, FakeRevision>;
 }
 
-const BLOCK = 1 << 20;
-
-function generator(size: number, seed: number): (start: number, end: number) => Generator<Buffer> {
-  // One pseudo-random block per file (only as long as the file needs), each 1 MiB of the file
-  // being that block with its index in the first 4 bytes: distinct, cheap, never held whole.
-  const base = Buffer.alloc(Math.min(BLOCK, Math.max(size, 32)));
-  for (let i = 0, h = createHash('sha256').update(String(seed)).digest(); i < base.length; i += 32) {
-    h.copy(base, i);
-    h = createHash('sha256').update(h).digest();
-  }
-  return function* (start, end) {
-    for (let pos = start; pos < end; ) {
-      const n = Math.floor(pos / BLOCK);
-      const offset = pos - n * BLOCK;
-      const take = Math.min(BLOCK - offset, end - pos);
-      const piece = Buffer.from(base.subarray(offset, offset + take));
-      for (let i = offset; i < 4 && i < offset + take; i++) piece[i - offset] = (n >>> (8 * (3 - i))) & 0xff;
-      yield piece;
-      pos += take;
-    }
-  };
-}
-
-export function gitBlobSha1(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-}
-
-function makeFile(spec: FakeFileSpec): FakeFile {
-  let size: number;
-  let read: FakeFile['read'];
-  if ('content' in spec) {
-    const content = Buffer.from(spec.content);
-    size = content.length;
-    read = function* (start, end) {
-      yield content.subarray(start, end);
-    };
-  } else {
-    size = spec.size;
-    read = generator(spec.size, spec.seed ?? 1);
-  }
-  const lfs = spec.lfs ?? !('content' in spec);
-  const sha = createHash('sha256');
-  const sha1 = createHash('sha1').update(`blob ${size}\0`);
-  for (const chunk of read(0, size)) {
-    sha.update(chunk);
-    sha1.update(chunk);
-  }
-  const sha256 = sha.digest('hex');
-  // An LFS file's git blob is its pointer file.
-  const gitOid = lfs ? gitBlobSha1(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`)) : sha1.digest('hex');
-  return { path: spec.path, size, lfs, xet: spec.xet ?? false, sha256, gitOid, read };
-}
 
 export interface FakeHubFiles {
   cdnUrl: string;
