@@ -78,6 +78,12 @@ for (const device of ['desktop', 'phone'] as const) {
       await pull.getByRole('button', { name: 'Pause' }).click();
       await expect(pull).toContainText('Paused');
       await expect(pull.getByRole('button', { name: 'Pause' })).toHaveCount(0);
+      // The paused partial is on the workstation, shown unfinished (never as ready to serve), with Resume.
+      const unfinished = page.getByTestId(`local-${REPO}`);
+      await expect(unfinished).toContainText('Unfinished');
+      await expect(unfinished.getByTestId('local-unfinished')).toContainText('not offered for serving');
+      await expect(unfinished.getByRole('button', { name: `Resume the pull of ${REPO}` })).toBeVisible();
+      await expect(page.getByText('No models yet')).toHaveCount(0);
       await shot('paused');
       await pull.getByRole('button', { name: 'Resume' }).click();
 
@@ -130,7 +136,12 @@ for (const device of ['desktop', 'phone'] as const) {
       await expect(pull).toContainText('Failed', { timeout: 20_000 });
       await expect(pull.getByRole('alert')).toContainText('tiny.Q4_K_M.gguf');
       await expect(pull.getByTestId('failure-action')).toBeVisible();
-      await expect(page.getByTestId(`local-${REPO}`)).toHaveCount(0);
+      // The failed blob was deleted: the bar says so, and the model is listed unfinished with the way on.
+      await expect(pull.getByTestId('pull-numbers')).toContainText('0 of 1 file verified');
+      await expect(pull.getByTestId('pull-numbers')).toContainText('(0%)');
+      const unfinished = page.getByTestId(`local-${REPO}`);
+      await expect(unfinished).toContainText('Unfinished');
+      await expect(unfinished.getByRole('button', { name: `Pull ${REPO} again` })).toBeVisible();
       await expectNoHorizontalOverflow(page);
       await screenshotBothSchemes(page, `models-failed${device === 'phone' ? '-phone' : ''}`);
 

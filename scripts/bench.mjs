@@ -350,8 +350,10 @@ function dashboardSize() {
 
 /**
  * A cold load of the dashboard in Chromium, from navigation start: the first
- * contentful paint, and the moment the session is shown (this computer, no
- * token needed). A fresh browser context each time, so nothing is cached.
+ * contentful paint, the moment the session is shown (this computer, no token
+ * needed), and the moment the Overview shows live machine facts (the first
+ * snapshot from the machine stream). A fresh browser context each time, so
+ * nothing is cached.
  */
 async function dashboardFirstRender() {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
@@ -362,27 +364,32 @@ async function dashboardFirstRender() {
   try {
     const paints = [];
     const ready = [];
+    const facts = [];
     for (let i = 0; i < (quick ? 3 : 9); i++) {
       const context = await browser.newContext();
       const page = await context.newPage();
       await page.goto(`http://127.0.0.1:${server.port}/`);
-      await page.getByRole('region', { name: 'Mode' }).getByText('This computer').waitFor();
+      await page.getByTestId('overview-auth').getByText('Not needed').waitFor();
+      const session = await page.evaluate(() => performance.now());
+      await page.locator('[data-testid="overview-facts"]:not([data-sampled-at=""])').waitFor();
       const t = await page.evaluate(() => ({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null, now: performance.now() }));
       if (t.fcp === null) throw new Error('Chromium reported no first-contentful-paint');
       paints.push(t.fcp);
-      ready.push(t.now);
+      ready.push(session);
+      facts.push(t.now);
       await context.close();
     }
     // The first load also warms the server's file cache; the median is of all of them.
     const fcp = median(paints);
     const shown = median(ready);
+    const live = median(facts);
     return {
-      measured: `first contentful paint ${fcp.toFixed(0)} ms, session shown ${shown.toFixed(0)} ms (median of ${paints.length} cold loads)`,
-      ratio: shown / fcp,
-      ratioOf: 'session shown / first paint',
+      measured: `first contentful paint ${fcp.toFixed(0)} ms, session shown ${shown.toFixed(0)} ms, live machine facts ${live.toFixed(0)} ms (median of ${paints.length} cold loads)`,
+      ratio: live / fcp,
+      ratioOf: 'live machine facts / first paint',
       goal: null,
       met: null,
-      values: { firstContentfulPaintMs: fcp, sessionShownMs: shown, loads: paints.length },
+      values: { firstContentfulPaintMs: fcp, sessionShownMs: shown, machineFactsMs: live, loads: paints.length },
     };
   } finally {
     await browser.close();

@@ -2,8 +2,8 @@
 // and the desktop shell (electron/). It imports nothing, so any of them may
 // import it without reaching into another's room.
 import type { ModelErrorCode } from './models.js';
-import type { RunErrorCode } from './runs.js';
 import type { ServingErrorCode } from './serving.js';
+import type { RunErrorCode } from './runs.js';
 
 /** The localStorage key the spec names, so automation can pre-seed it. */
 export const API_TOKEN_STORAGE_KEY = 'halo-forge:api-token';
@@ -47,8 +47,8 @@ export type ErrorCode =
   | 'storage.failed'
   | 'internal'
   | ModelErrorCode
-  | RunErrorCode
-  | ServingErrorCode;
+  | ServingErrorCode
+  | RunErrorCode;
 
 export interface ApiError {
   error: ErrorCode;

@@ -1,16 +1,17 @@
 // Repos with files for the fake Hub: what a download manager calls, answered
 // as the real Hub answers it (models-and-serving.md), plus a CDN on a second
 // port (another origin) that LFS files redirect to, and faults a test can
-// inject. File content is given by the test, or generated deterministically
-// in 1 MiB blocks, so a 2 GiB file is never held in memory.
+// inject. What a file is and how its bytes are made: fake-hub-content.ts.
 // Imports only node: modules (the Playwright tests load it too).
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { makeFile, type FakeFile, type FakeFileSpec } from './fake-hub-content.js';
 
-export type FakeFileSpec =
-  | { path: string; content: Buffer | string; lfs?: boolean; xet?: boolean }
-  | { path: string; size: number; seed?: number; lfs?: boolean; xet?: boolean };
+import { byteServer, type FakeFault } from './fake-hub-serve.js';
+
+export { gitBlobSha1, type FakeFileSpec } from './fake-hub-content.js';
+export type { FakeFault } from './fake-hub-serve.js';
 
 export interface FakeRepoSpec {
   id: string;
@@ -18,19 +19,6 @@ export interface FakeRepoSpec {
   private?: boolean;
   files: FakeFileSpec[];
 }
-
-export type FakeFault =
-  /** The connection is cut after this many body bytes of the next `times` answers. */
-  | { kind: 'cut'; afterBytes: number; times?: number }
-  /** A Range request is answered 200 with the whole file. */
-  | { kind: 'ignore-range'; times?: number }
-  /** After this many bytes nothing more is sent (until the client gives up). */
-  | { kind: 'stall'; afterBytes: number; times?: number }
-  | { kind: '429'; retryAfter: number; times?: number }
-  /** The content served differs (one byte) from what the hashes say. */
-  | { kind: 'corrupt'; times?: number }
-  /** Each answer sends at most this many bytes per second (to catch a pull mid-file). */
-  | { kind: 'slow'; bytesPerSecond: number; times?: number };
 
 export interface CdnRequest {
   path: string;
@@ -40,15 +28,6 @@ export interface CdnRequest {
   query: string;
 }
 
-interface FakeFile {
-  path: string;
-  size: number;
-  lfs: boolean;
-  xet: boolean;
-  sha256: string;
-  gitOid: string;
-  read: (start: number, end: number) => Generator<Buffer>;
-}
 
 interface FakeRevision {
   commit: string;
@@ -64,58 +43,6 @@ export interface FakeRepo {
   revisions: Map<string, FakeRevision>;
 }
 
-const BLOCK = 1 << 20;
-
-function generator(size: number, seed: number): (start: number, end: number) => Generator<Buffer> {
-  // One pseudo-random block per file (only as long as the file needs), each 1 MiB of the file
-  // being that block with its index in the first 4 bytes: distinct, cheap, never held whole.
-  const base = Buffer.alloc(Math.min(BLOCK, Math.max(size, 32)));
-  for (let i = 0, h = createHash('sha256').update(String(seed)).digest(); i < base.length; i += 32) {
-    h.copy(base, i);
-    h = createHash('sha256').update(h).digest();
-  }
-  return function* (start, end) {
-    for (let pos = start; pos < end; ) {
-      const n = Math.floor(pos / BLOCK);
-      const offset = pos - n * BLOCK;
-      const take = Math.min(BLOCK - offset, end - pos);
-      const piece = Buffer.from(base.subarray(offset, offset + take));
-      for (let i = offset; i < 4 && i < offset + take; i++) piece[i - offset] = (n >>> (8 * (3 - i))) & 0xff;
-      yield piece;
-      pos += take;
-    }
-  };
-}
-
-export function gitBlobSha1(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
-}
-
-function makeFile(spec: FakeFileSpec): FakeFile {
-  let size: number;
-  let read: FakeFile['read'];
-  if ('content' in spec) {
-    const content = Buffer.from(spec.content);
-    size = content.length;
-    read = function* (start, end) {
-      yield content.subarray(start, end);
-    };
-  } else {
-    size = spec.size;
-    read = generator(spec.size, spec.seed ?? 1);
-  }
-  const lfs = spec.lfs ?? !('content' in spec);
-  const sha = createHash('sha256');
-  const sha1 = createHash('sha1').update(`blob ${size}\0`);
-  for (const chunk of read(0, size)) {
-    sha.update(chunk);
-    sha1.update(chunk);
-  }
-  const sha256 = sha.digest('hex');
-  // An LFS file's git blob is its pointer file.
-  const gitOid = lfs ? gitBlobSha1(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`)) : sha1.digest('hex');
-  return { path: spec.path, size, lfs, xet: spec.xet ?? false, sha256, gitOid, read };
-}
 
 export interface FakeHubFiles {
   cdnUrl: string;
@@ -150,23 +77,9 @@ export interface FileRouteContext {
 
 export async function startFakeHubFiles(): Promise<FakeHubFiles & { route: (req: IncomingMessage, res: ServerResponse, path: string, ctx: FileRouteContext) => boolean }> {
   const repos = new Map<string, FakeRepo>();
-  const faults = new Map<string, FakeFault[]>();
-  const served = new Map<string, number>();
+  const { faults, served, stalled, key, serveContent } = byteServer();
   const cdnRequests: CdnRequest[] = [];
-  const stalled = new Set<ServerResponse>();
   let pageSize = 50;
-
-  const key = (id: string, path: string) => `${id}/${path}`;
-  const takeFault = (id: string, path: string, kinds: FakeFault['kind'][]): FakeFault | null => {
-    const list = faults.get(key(id, path)) ?? [];
-    const i = list.findIndex((f) => kinds.includes(f.kind));
-    if (i < 0) return null;
-    const fault = list[i]!;
-    const left = (fault.times ?? 1) - 1;
-    if (left <= 0) list.splice(i, 1);
-    else list[i] = { ...fault, times: left };
-    return fault;
-  };
 
   function revisionOf(repo: FakeRepo, rev: string): FakeRevision | null {
     const commit = repo.refs.get(rev) ?? (repo.revisions.has(rev) ? rev : null);
@@ -187,84 +100,6 @@ export async function startFakeHubFiles(): Promise<FakeHubFiles & { route: (req:
   });
   await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
   const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
-
-  function serveContent(req: IncomingMessage, res: ServerResponse, repoId: string, file: FakeFile, headers: Record<string, string>): void {
-    const limited = takeFault(repoId, file.path, ['429']);
-    if (limited && limited.kind === '429') {
-      res.writeHead(429, { 'Retry-After': String(limited.retryAfter), 'Content-Type': 'text/plain' });
-      return void res.end('Too Many Requests');
-    }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    const ignore = range ? takeFault(repoId, file.path, ['ignore-range']) : null;
-    let start = 0;
-    let end = file.size;
-    let status = 200;
-    if (range && !ignore) {
-      start = Number(range[1]);
-      end = range[2] ? Math.min(Number(range[2]) + 1, file.size) : file.size;
-      if (start >= file.size) {
-        res.writeHead(416, { 'Content-Range': `bytes */${file.size}`, ...headers });
-        return void res.end();
-      }
-      status = 206;
-      headers['Content-Range'] = `bytes ${start}-${end - 1}/${file.size}`;
-    }
-    res.writeHead(status, { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start, 'Accept-Ranges': 'bytes', ...headers });
-    if (req.method === 'HEAD') return void res.end();
-    const fault = takeFault(repoId, file.path, ['cut', 'stall', 'corrupt', 'slow']);
-    void pump(res, repoId, file, start, end, fault);
-  }
-
-  async function pump(res: ServerResponse, repoId: string, file: FakeFile, start: number, end: number, fault: FakeFault | null): Promise<void> {
-    const count = (n: number) => served.set(key(repoId, file.path), (served.get(key(repoId, file.path)) ?? 0) + n);
-    let sent = 0;
-    const corruptAt = Math.floor(file.size / 2);
-    let closed = false;
-    res.on('close', () => (closed = true));
-    const began = Date.now();
-    for (const piece of file.read(start, end)) {
-      for (let offset = 0; offset < piece.length && !closed; ) {
-        let chunk = piece.subarray(offset, offset + 64 * 1024);
-        const limit = fault && (fault.kind === 'cut' || fault.kind === 'stall') ? fault.afterBytes - sent : Infinity;
-        if (limit <= 0) {
-          if (fault!.kind === 'cut') return void res.socket?.destroy();
-          stalled.add(res);
-          return;
-        }
-        if (chunk.length > limit) chunk = chunk.subarray(0, limit);
-        const at = start + sent;
-        if (fault?.kind === 'corrupt' && at <= corruptAt && corruptAt < at + chunk.length) {
-          chunk = Buffer.from(chunk);
-          chunk[corruptAt - at] = chunk[corruptAt - at]! ^ 0xff;
-        }
-        if (fault?.kind === 'slow') {
-          const due = began + (sent * 1000) / fault.bytesPerSecond;
-          if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-          if (closed) return;
-        }
-        const ok = res.write(chunk);
-        sent += chunk.length;
-        offset += chunk.length;
-        count(chunk.length);
-        if (!ok) await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
-      }
-      if (closed) return;
-    }
-    if (fault && (fault.kind === 'cut' || fault.kind === 'stall') && sent >= fault.afterBytes) {
-      if (fault.kind === 'cut') return void res.socket?.destroy();
-      stalled.add(res);
-      return;
-    }
-    res.end();
-  }
 
   function treeEntry(file: FakeFile, expand: boolean, commit: string): Record<string, unknown> {
     const entry: Record<string, unknown> = { type: 'file', oid: file.gitOid, size: file.size, path: file.path };

@@ -22,6 +22,9 @@ import { authGate, isApiRequest, OPENAI_PREFIX } from './plugins/auth-gate.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
+import { machineRoutes } from './routes/machine.js';
+import { MachineMonitor } from './machine/machine-monitor.js';
+import { resolveHubCache } from './models/cache-dir.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { modelRoutes } from './routes/models.js';
 import { openAiRoutes } from './routes/openai.js';
@@ -37,7 +40,7 @@ import { createRuns } from './runs/create-runs.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
-import { projectRoot } from './version.js';
+import { projectRoot, version } from './version.js';
 import { AJV_OPTIONS, openBodyProblem, validationMessage, type SchemaError } from './request-validation.js';
 
 export interface AppOptions {
@@ -255,6 +258,18 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
     ...createRuns(env, hf, (message) => app.log.warn(message)),
+    machine: new MachineMonitor({
+      connection: () => ({ bind: `${ctx.bind.host}:${ctx.bind.port}`, remote: ctx.exposure.state().enabled, authMode: mode, version }),
+      cacheDir: () => resolveHubCache(env),
+      models,
+      runtimes: {
+        list: () => ({
+          available: true,
+          running: ctx.serving.running().map((m) => ({ id: m.model, model: m.repo, runtime: m.runtime, state: m.state, memoryBytes: m.memoryBytes, tokensPerSecond: m.tokensPerSecond })),
+        }),
+      },
+      log: (message) => app.log.warn(message),
+    }),
   };
   app.decorate('halo', ctx);
   for (const warning of [...store.warnings, ...settings.warnings]) app.log.warn(warning);
@@ -306,6 +321,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(runRoutes);
       await api.register(modelRoutes);
       await api.register(servingRoutes);
+      await api.register(machineRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
     { prefix: API_PREFIX },
@@ -323,10 +339,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }
 
   app.addHook('onClose', async () => {
+    ctx.machine.close();
     await ctx.exposure.close();
-    await ctx.runs.close();
     // Stopping the backend stops its runtimes (a kill -9 is the runtimes' own parent watch's job).
     await ctx.serving.close();
+    await ctx.runs.close();
     await ctx.models.close();
     // A verification still talking to the Hub would write its verdict after the stop.
     await ctx.hf.close();

@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_HUB_MODELS, FAKE_HUB_TOKENS, startFakeHub, type FakeHub } from '../../e2e/support/fake-hub.js';
+import type { HaloError } from '../src/errors.js';
 import { actionFor } from '../src/models/pull-actions.js';
+import { buildTestApp } from './support/app.js';
 import { cacheListing, modelsRig, type ModelsRig } from './support/models.js';
 
 const REPO = 'halo-test/access';
@@ -118,7 +120,23 @@ describe('gated, private and missing models: access is checked before any bytes 
     const err = await rig.service.startPull({ repo }).then(() => null, (e: Error & { code: string }) => e);
     expect(err).toMatchObject({ code });
     expect(actionFor(code, `${hub.url}/${repo}`)).toMatchObject({ kind: action });
+    // The refusal carries its fix, so the screen's "failed" state always has it.
+    expect((err as unknown as HaloError).toBody()).toMatchObject({ error: code, action: { kind: action } });
     expect(resolves(mark)).toEqual([]);
+  });
+
+  it('the routes send the action in the error body, through its schema', async () => {
+    const t = await buildTestApp({ models: rig.service });
+    try {
+      const local = { remoteAddress: '127.0.0.1', headers: { host: '127.0.0.1:8000' } } as const;
+      const pull = await t.app.inject({ method: 'POST', url: '/api/public/models/pulls', payload: { repo: 'halo-test/gated-files' }, ...local });
+      expect(pull.statusCode).toBe(403);
+      expect(pull.json()).toEqual({ error: 'model.gated', message: expect.any(String), action: { kind: 'accept-license', label: 'Accept the license on the model page', url: `${hub.url}/halo-test/gated-files` } });
+      const missing = await t.app.inject({ url: `/api/public/models/hub/${FAKE_HUB_MODELS.missing}`, ...local });
+      expect(missing.json()).toMatchObject({ error: 'model.not_found', action: { kind: 'check-name' } });
+    } finally {
+      await t.close();
+    }
   });
 
   it('the license action carries the model page', () => {

@@ -130,7 +130,8 @@ describe('the cache as other tools read it', () => {
     const dataset = list.models.find((m) => m.id === 'org/data')!;
     expect(dataset).toMatchObject({ kind: 'dataset', size: 4, lastPulled: null, incomplete: false, revisions: [{ commit, refs: ['main'], files: [{ path: 'train.csv', size: 4 }] }] });
     const copied = list.models.find((m) => m.id === 'org/copied')!;
-    expect(copied).toMatchObject({ kind: 'model', size: 1000, lastPulled: null, incomplete: true, revisions: [{ commit, refs: [], files: [{ path: 'weights.bin', size: 1000 }] }] });
+    // What an unfinished repo's partials hold is on disk too: 1000 verified bytes and a 10-byte partial.
+    expect(copied).toMatchObject({ kind: 'model', size: 1010, lastPulled: null, incomplete: true, revisions: [{ commit, refs: [], files: [{ path: 'weights.bin', size: 1000 }] }] });
     const ours = list.models.find((m) => m.id === REPO)!;
     expect(ours.lastPulled).not.toBeNull();
     expect(ours.revisions.find((r) => r.commit === second)!.files.map((f) => f.path)).toEqual(['config.json', 'model.Q4_0.gguf', 'nested/tokenizer.json']);

@@ -184,6 +184,42 @@ describe('halo-forge models pull', () => {
     expect((await cli.done).code, cli.stderr()).toBe(0);
     await waitFor(async () => (await local()).models.some((m) => m.id === REPO && !m.incomplete), 10_000, 'the server to list it ready');
   });
+
+  it("a CLI's pull reaches the server's event stream live: its progress more than once, then ready", async () => {
+    const { env } = workstation();
+    const server = await w.backend([], env);
+    const controller = new AbortController();
+    const stream = await fetch(`${server.url}api/public/models/events`, { signal: controller.signal });
+    expect(stream.status).toBe(200);
+    const pulls: PullInfo[] = [];
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (/^event: pull$/m.test(frame) && data) pulls.push(JSON.parse(data) as PullInfo);
+        }
+      }
+    })().catch(() => undefined);
+    try {
+      // About 4 s of transfer: the CLI writes its record about once a second.
+      hub.files.fault(REPO, BIG, { kind: 'slow', bytesPerSecond: 2 * 1024 * 1024, times: 1 });
+      const cli = startCli(['pull', REPO], env);
+      expect((await cli.done).code, cli.stderr()).toBe(0);
+      const theirs = () => pulls.filter((p) => p.repo === REPO && p.owner === 'cli');
+      await waitFor(async () => theirs().some((p) => p.state === 'ready'), 10_000, "the stream to say the CLI's pull is ready");
+      const ready = theirs().findIndex((p) => p.state === 'ready');
+      const progress = new Set(theirs().slice(0, ready).filter((p) => p.state === 'downloading' && p.bytesDone > 0 && p.bytesDone < p.bytesTotal).map((p) => p.bytesDone));
+      expect(progress.size, JSON.stringify(theirs().map((p) => [p.state, p.bytesDone]))).toBeGreaterThanOrEqual(2);
+    } finally {
+      controller.abort();
+      await reading;
+    }
+  });
 });
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), feeding `input` to it as typed. */

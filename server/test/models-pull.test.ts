@@ -144,6 +144,9 @@ describe('faults on the wire', () => {
     expect(done.error).toMatchObject({ code: 'model.verify_failed', action: { kind: 'retry' } });
     expect(done.error!.message).toContain('tiny.Q4_K_M.gguf did not verify');
     expect(done.error!.message).toContain('deleted');
+    // The bar tells the truth: the deleted blob's bytes are not done, and the file shows as failed.
+    expect(done.bytesDone).toBe(0);
+    expect(done.files).toEqual([expect.objectContaining({ path: 'tiny.Q4_K_M.gguf', received: 0, state: 'failed' })]);
     expect(cacheListing(rig.cacheDir).filter((l) => l.includes('/blobs/') && !l.endsWith('/'))).toEqual([]);
     // Pulled again, the good copy verifies.
     const again = await waitForPull(rig.service, (await rig.service.startPull({ repo: REPO, include: ['tiny.Q4_K_M.gguf'] })).id);

@@ -15,6 +15,7 @@ import {
   type TokenCreateRequest,
   type TokenInfo,
 } from '../../../shared/api';
+import type { MachineSnapshot, PullSummary } from '../../../shared/machine';
 import type { LocalModelList, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models';
 import type { MetricPoint, Recipe, RecipeRequest, RunInfo, RunStartRequest } from '../../../shared/runs';
 import type { OpenAiErrorBody, RunningModel, RunRequest, RuntimeLogEvent, ServingApiError, ServingStatus, StopRequest } from '../../../shared/serving';
@@ -55,6 +56,9 @@ const API_TOKEN_PREFIX = 'hfk_';
 // The server sends a keepalive every 15 s. After a sleep or a network change a
 // dead connection never ends a read, so three missed keepalives count as a drop.
 export const ACTIVITY_IDLE_MS = 45_000;
+/** Five missed machine snapshots. */
+export const MACHINE_IDLE_MS = 10_000;
+export type MachineStreamEvent = { type: 'machine'; snapshot: MachineSnapshot } | { type: 'pulls'; pulls: PullSummary[] };
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
@@ -114,7 +118,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
    * ACTIVITY_IDLE_MS. `onOpen` fires once the server has accepted the stream.
    * A malformed event is skipped; the next one still counts.
    */
-  async function follow(path: string, doing: string, name: string, opts: { signal: AbortSignal; onOpen?: () => void }, onEvent: (event: ServerSentEvent) => void): Promise<void> {
+  async function follow(path: string, doing: string, name: string, opts: { signal: AbortSignal; onOpen?: () => void }, onEvent: (event: ServerSentEvent) => void, idleMs = ACTIVITY_IDLE_MS): Promise<void> {
     const connection = new AbortController();
     const stop = () => connection.abort();
     if (opts.signal.aborted) stop();
@@ -126,7 +130,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
       watchdog = setTimeout(() => {
         silent = true;
         connection.abort();
-      }, ACTIVITY_IDLE_MS);
+      }, idleMs);
     };
     try {
       heardFrom();
@@ -151,7 +155,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
       clearTimeout(watchdog);
       opts.signal.removeEventListener('abort', stop);
     }
-    if (silent) throw new ApiFailure('network', `The ${name} went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
+    if (silent) throw new ApiFailure('network', `The ${name} went silent for ${idleMs / 1000} s; reconnecting.`);
   }
 
   return {
@@ -222,6 +226,26 @@ export function createApiClient(options: ApiClientOptions = {}) {
       await follow('/audit/stream', 'following recent activity', 'activity stream', opts, (event) => {
         if (event.event === 'audit') onEntry(JSON.parse(event.data) as AuditEntry);
       });
+    },
+
+    machine: () => json<MachineSnapshot>('/machine', { doing: 'reading the workstation' }),
+    /**
+     * Follows the machine stream until it ends (resolves) or fails (rejects).
+     * A snapshot arrives every ~2 s, so MACHINE_IDLE_MS of silence means the
+     * connection is gone even when no error says so.
+     */
+    async followMachine(onEvent: (event: MachineStreamEvent) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      await follow(
+        '/machine/events',
+        'following the workstation',
+        'machine stream',
+        opts,
+        (event) => {
+          if (event.event === 'machine') onEvent({ type: 'machine', snapshot: JSON.parse(event.data) as MachineSnapshot });
+          else if (event.event === 'pulls') onEvent({ type: 'pulls', pulls: JSON.parse(event.data) as PullSummary[] });
+        },
+        MACHINE_IDLE_MS,
+      );
     },
 
     hfStatus: () => json<HfStatus>('/huggingface/status', { doing: 'loading Hugging Face access' }),

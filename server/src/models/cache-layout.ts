@@ -194,13 +194,58 @@ function walkFiles(root: string, prefix = ''): string[] {
   return out.sort();
 }
 
-/** True when a partial download (ours or Python's) is waiting in the repo's blobs. */
-export function hasPartialBlobs(dir: string): boolean {
+/** Bytes of a partial download on disk; 0 when there is none. */
+export function partialSize(path: string): number {
   try {
-    return readdirSync(join(dir, 'blobs')).some((n) => n.endsWith('.incomplete'));
+    return statSync(path).size;
   } catch {
-    return false;
+    return 0;
   }
+}
+
+/** The partial downloads (ours or Python's) waiting in the repo's blobs: how many, and their bytes on disk. */
+export function partialBlobs(dir: string): { count: number; bytes: number } {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, 'blobs')).filter((n) => n.endsWith('.incomplete'));
+  } catch {
+    return { count: 0, bytes: 0 };
+  }
+  let bytes = 0;
+  for (const name of names) {
+    try {
+      bytes += statSync(join(dir, 'blobs', name)).size;
+    } catch {
+      // finished (renamed) or removed meanwhile
+    }
+  }
+  return { count: names.length, bytes };
+}
+
+/**
+ * What another tool changes when it adds, removes or updates a repo: the
+ * repo folders at the top, and each repo's refs. Two equal strings mean the
+ * local list need not be read again.
+ */
+export function cacheSignature(cacheDir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir).filter((n) => /^(models|datasets|spaces)--/.test(n)).sort();
+  } catch {
+    return '';
+  }
+  return JSON.stringify(names.map((name) => [name, readRefs(join(cacheDir, name, 'refs'))]));
+}
+
+/** The folders whose changes `cacheSignature` reads: the cache itself and each repo's refs. */
+export function cacheWatchFolders(cacheDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(cacheDir).filter((n) => /^(models|datasets|spaces)--/.test(n));
+  } catch {
+    return [];
+  }
+  return [cacheDir, ...names.map((name) => join(cacheDir, name, 'refs'))];
 }
 
 /**

@@ -2,21 +2,27 @@
 // the Hub, the shared cache as it is on disk, and pulls that resume, verify
 // and share blobs safely with every other tool on the machine.
 import type { LocalModelList, ModelDeleteRequest, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models.js';
-import type { ModelCheck } from '../../../shared/api.js';
+import { existsSync, statSync } from 'node:fs';
 import { httpError } from '../errors.js';
 import { HubClient, hubUrl as resolveHubUrl } from '../secrets/hub-client.js';
 import { registerSecret } from '../secrets/redact.js';
-import { hasPartialBlobs, RepoCache, removeRevisions, scanCache, scanRepo } from './cache-layout.js';
+import { RepoCache, removeRevisions, scanRepo } from './cache-layout.js';
 import { resolveHubCache } from './cache-dir.js';
-import { checkSpace, ensureWritableCache, freeBytes } from './disk-space.js';
+import type { ChangeWatch } from './change-watch.js';
+import { freeBytes } from './disk-space.js';
 import { groupFiles } from './file-groups.js';
-import { selectFiles } from './file-select.js';
-import { HubApi, MAX_HTTP_DOWNLOAD_SIZE, type HubFile } from './hub-api.js';
-import { FINISHED, pullId, PullRecords, pullsDir, type PullRecord } from './pull-records.js';
-import { expectedOf, PullRunner, type PullPlan } from './pull-runner.js';
-import { COMMIT_HASH, looksLikeSecret, parseRepoRef, revisionProblem } from './repo-id.js';
+import { followOthers } from './follow-others.js';
+import { accessState } from './hub-access.js';
+import { HubApi } from './hub-api.js';
+import { searchHub } from './hub-search.js';
+import { localModels } from './local-list.js';
+import { cancelLeftPull } from './partials.js';
+import { withAction } from './pull-actions.js';
+import { planPull } from './pull-plan.js';
+import { FINISHED, pullId, SETTLED, PullRecords, pullsDir, type PullRecord } from './pull-records.js';
+import { PullRunner, type PullPlan } from './pull-runner.js';
+import { COMMIT_HASH, parseRepoRef, revisionProblem } from './repo-id.js';
 import type { ModelService } from './service.js';
-import { existsSync, statSync } from 'node:fs';
 
 export interface ModelServiceOptions {
   env: NodeJS.ProcessEnv;
@@ -34,6 +40,12 @@ export interface ModelServiceOptions {
   /** Progress events per pull at most this often (ms). */
   progressIntervalMs?: number;
   transfer?: { stallMs?: number; retries?: number; backoffMs?: number };
+  /**
+   * Follow other processes (a CLI's pull records, other tools writing the
+   * cache) while anyone listens; default: on for the server. `pollMs` is the
+   * fallback where fs.watch says nothing.
+   */
+  watch?: boolean | { debounceMs?: number; pollMs?: number };
 }
 
 export function createModelService(options: ModelServiceOptions): ModelService {
@@ -50,6 +62,7 @@ class Models implements ModelService {
   private readonly pullListeners = new Set<(pull: PullInfo) => void>();
   private readonly localListeners = new Set<() => void>();
   private readonly lastEmit = new Map<string, { at: number; timer: NodeJS.Timeout | null; wroteAt: number }>();
+  private watches: ChangeWatch[] | null = null;
 
   constructor(private readonly o: ModelServiceOptions) {
     this.hubUrl = resolveHubUrl(o.env);
@@ -57,33 +70,25 @@ class Models implements ModelService {
     this.hub = new HubApi(this.hubUrl, this.fetch);
     this.cacheDir = resolveHubCache(o.env);
     this.records = new PullRecords(o.pullsDir ?? pullsDir(o.env));
+    try {
+      this.records.prune();
+    } catch (err) {
+      this.o.log?.(`could not prune old pull records: ${(err as Error).message}`);
+    }
   }
 
   async search(query: string, options: { limit?: number } = {}): Promise<ModelSearchResult> {
-    const text = query.trim();
-    // People paste tokens into search boxes: never send one to the Hub as words.
-    if (looksLikeSecret(text)) throw httpError(400, 'model.looks_like_token', 'That looks like a Hugging Face token, not a search; it was not sent anywhere.');
-    const limit = Math.min(Math.max(options.limit ?? 20, 1), 100);
-    const token = await this.token();
-    // A pasted id or URL names one model: find it first, then what else the words match.
-    const named = text.includes('/') ? parseRepoRef(text, this.hubUrl).repo : null;
-    const models = await this.hub.search(named ?? text, limit, token);
-    if (named && !models.some((m) => m.id === named)) {
-      try {
-        const info = await this.hub.info(named, 'main', token);
-        models.unshift({ id: named, downloads: null, likes: null, gated: info.gated, private: info.private, updatedAt: null, pipelineTag: null, library: null });
-      } catch {
-        // Not on the Hub, or not visible: the search answers what it found.
-      }
-    } else if (named) {
-      models.sort((a, b) => Number(b.id === named) - Number(a.id === named));
-    }
-    return { query: text, models };
+    return searchHub(this.hub, this.hubUrl, query, options.limit, () => this.token());
   }
 
   async details(repoInput: string, revisionInput?: string): Promise<ModelDetails> {
     const ref = parseRepoRef(repoInput, this.hubUrl);
     const revision = this.revision(revisionInput ?? ref.revision ?? 'main');
+    return this.readDetails(ref.repo, revision).catch((err: unknown) => Promise.reject(withAction(err, `${this.hubUrl}/${ref.repo}`)));
+  }
+
+  private async readDetails(repo: string, revision: string): Promise<ModelDetails> {
+    const ref = { repo };
     const token = await this.token();
     const info = await this.hub.info(ref.repo, revision, token);
     const files = await this.hub.files(ref.repo, info.commit, token);
@@ -104,16 +109,7 @@ class Models implements ModelService {
   }
 
   async listLocal(): Promise<LocalModelList> {
-    const records = this.allPulls();
-    const models = scanCache(this.cacheDir).map((m) => {
-      const mine = records.filter((r) => r.repo === m.id && m.kind === 'model');
-      const finished = mine.filter((r) => r.state === 'ready' && r.finishedAt).map((r) => r.finishedAt!);
-      return {
-        ...m,
-        lastPulled: finished.sort().pop() ?? null,
-        incomplete: mine.some((r) => !FINISHED.has(r.state)) || hasPartialBlobs(m.path),
-      };
-    });
+    const models = localModels(this.cacheDir, this.allPulls());
     return { cacheDir: this.cacheDir, freeBytes: existsSync(this.cacheDir) ? freeBytes(this.cacheDir) : null, models };
   }
 
@@ -147,7 +143,8 @@ class Models implements ModelService {
       finishedAt: null,
       error: null,
     };
-    const { plan, token } = await this.prepare(info);
+    const token = await this.token();
+    const plan = await planPull({ hub: this.hub, hubUrl: this.hubUrl, fetch: this.fetch, cacheDir: this.cacheDir }, info, token).catch((err: unknown) => Promise.reject(withAction(err, `${this.hubUrl}/${ref.repo}`)));
     this.launch(info, plan, token);
     return { ...info };
   }
@@ -171,8 +168,9 @@ class Models implements ModelService {
   async cancel(id: string): Promise<PullInfo> {
     const runner = this.runners.get(id);
     if (runner) {
-      if (!FINISHED.has(runner.info.state)) {
-        if (runner.info.state === 'paused') {
+      // A failed pull is not settled: it waits to be resumed or cancelled, and a cancel removes its partials.
+      if (!SETTLED.has(runner.info.state)) {
+        if (runner.info.state === 'paused' || runner.info.state === 'failed') {
           runner.info.state = 'cancelled';
           runner.info.finishedAt = new Date().toISOString();
           this.emit(runner.info, true);
@@ -186,10 +184,10 @@ class Models implements ModelService {
     if (record.state !== 'interrupted' && !FINISHED.has(record.state) && record.pid !== process.pid) {
       throw httpError(409, 'pull.busy', `Pull ${id} is run by another Halo Forge process (pid ${record.pid}); stop it there.`);
     }
-    if (!FINISHED.has(record.state)) {
-      record.state = 'cancelled';
-      record.finishedAt = new Date().toISOString();
-      this.records.write(publicInfo(record));
+    if (!SETTLED.has(record.state)) {
+      // Its process is gone: this one removes the partials, except any that another live process is writing now.
+      await cancelLeftPull(new RepoCache(this.cacheDir, record.repo), record);
+      this.emit(publicInfo(record), true);
     }
     return publicInfo(record);
   }
@@ -214,40 +212,22 @@ class Models implements ModelService {
 
   onPull(listener: (pull: PullInfo) => void): () => void {
     this.pullListeners.add(listener);
+    this.startWatching();
     return () => this.pullListeners.delete(listener);
   }
 
   onLocalChange(listener: () => void): () => void {
     this.localListeners.add(listener);
+    this.startWatching();
     return () => this.localListeners.delete(listener);
   }
 
   async close(): Promise<void> {
+    for (const watch of this.watches ?? []) watch.close();
+    this.watches = [];
     // A closing process leaves its pulls resumable: paused here, `interrupted` to whoever looks next.
     await Promise.all([...this.runners.values()].filter((r) => r.info.state === 'downloading').map((r) => r.stop('paused')));
     for (const entry of this.lastEmit.values()) if (entry.timer) clearTimeout(entry.timer);
-  }
-
-  /** Everything that can be known before a byte moves: access, the commit, the files, the disk. */
-  private async prepare(info: PullInfo): Promise<{ plan: PullPlan; token: string | null }> {
-    ensureWritableCache(this.cacheDir);
-    const token = await this.token();
-    const check = await new HubClient(this.hubUrl, { fetch: this.fetch }).checkModel(info.repo, token);
-    refuseWithoutAccess(check, token);
-    const { commit } = await this.hub.info(info.repo, info.revision, token);
-    const files = selectFiles(await this.hub.files(info.repo, commit, token), info.include, info.exclude) as HubFile[];
-    const tooLarge = files.find((f) => f.xet && f.size > MAX_HTTP_DOWNLOAD_SIZE);
-    if (tooLarge) {
-      throw httpError(
-        422,
-        'model.too_large',
-        `${tooLarge.path} is ${tooLarge.size.toLocaleString('en-US')} bytes, stored with Xet: over 50 GB the Hub's CDN does not serve a file over plain HTTP (huggingface_hub refuses it too). Exclude it, or fetch it with the hf CLI and hf_xet; Halo Forge will list it once it is in the cache.`,
-      );
-    }
-    const cache = new RepoCache(this.cacheDir, info.repo);
-    const remaining = files.filter((f) => !existsSync(cache.blobPath(expectedOf(f).etag))).reduce((n, f) => n + f.size - partialSize(cache.incompletePath(expectedOf(f).etag)), 0);
-    checkSpace(this.cacheDir, remaining);
-    return { plan: { commit, files }, token };
   }
 
   private launch(info: PullInfo, plan: PullPlan, token: string | null): void {
@@ -275,20 +255,42 @@ class Models implements ModelService {
       if (stateChanged || entry.at - entry.wroteAt >= 1_000) {
         entry.wroteAt = entry.at;
         try {
-          this.records.write(info);
+          this.records.write(info, this.runners.get(info.id)?.blobs());
         } catch (err) {
           this.o.log?.(`could not write the record of pull ${info.id}: ${(err as Error).message}`);
         }
       }
       const copy = { ...info, files: info.files.map((f) => ({ ...f })) };
       for (const listener of this.pullListeners) listener(copy);
-      if (info.state === 'ready') for (const listener of this.localListeners) listener();
+      // Every state change can change the local list: a pull that starts, pauses or fails is listed as incomplete.
+      if (stateChanged) this.localChanged();
     };
     if (stateChanged || now - entry.at >= interval) {
       if (entry.timer) clearTimeout(entry.timer);
       return send();
     }
     entry.timer ??= setTimeout(send, interval - (now - entry.at));
+  }
+
+  private localChanged(): void {
+    for (const listener of this.localListeners) listener();
+  }
+
+  /** Other processes followed only while someone listens, and only where asked (the server). */
+  private startWatching(): void {
+    const option = this.o.watch ?? this.o.owner === 'server';
+    if (this.watches || option === false) return;
+    this.watches = followOthers({
+      ...(typeof option === 'object' ? option : {}),
+      records: this.records,
+      cacheDir: this.cacheDir,
+      onPull: (pull, stateChanged) => {
+        for (const listener of this.pullListeners) listener(pull);
+        if (stateChanged) this.localChanged();
+      },
+      onLocalChange: () => this.localChanged(),
+      log: (line) => this.o.log?.(line),
+    });
   }
 
   private allPulls(): PullRecord[] {
@@ -321,40 +323,12 @@ class Models implements ModelService {
   }
 }
 
-function refuseWithoutAccess(check: ModelCheck, token: string | null): void {
-  switch (check.access) {
-    case 'granted':
-      return;
-    case 'gated':
-      throw httpError(403, /awaiting a review/i.test(check.message) ? 'model.pending' : 'model.gated', check.message);
-    case 'unauthorized':
-      throw token ? httpError(403, 'model.unauthorized', check.message) : httpError(401, 'model.no_token', `${check.message} (Connect Hugging Face on the Connection screen, or run halo-forge hf login.)`);
-    case 'not_found':
-      throw httpError(404, 'model.not_found', check.message);
-    default:
-      throw httpError(502, 'model.hub_unreachable', check.message);
-  }
-}
-
-function accessState(check: ModelCheck): ModelDetails['access']['state'] {
-  if (check.access === 'gated' && /awaiting a review/i.test(check.message)) return 'pending';
-  return check.access;
-}
-
 function cleanPatterns(patterns: string[] | undefined): string[] {
   return [...new Set((patterns ?? []).map((p) => p.trim()).filter(Boolean))];
 }
 
-function partialSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 function publicInfo(record: PullRecord | PullInfo): PullInfo {
-  const { pid: _pid, ...info } = record as PullRecord;
+  const { pid: _pid, blobs: _blobs, ...info } = record as PullRecord;
   return info;
 }
 

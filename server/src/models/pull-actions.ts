@@ -1,5 +1,28 @@
 // What a person can do about a failed pull, keyed on the error code.
+import type { ApiError } from '../../../shared/api.js';
 import type { PullAction } from '../../../shared/models.js';
+import { HaloError, isHaloError } from '../errors.js';
+
+/** A refusal that carries its fix: the error body gains `action`, so a client never has to guess it from the code. */
+export class ActionableError extends HaloError {
+  constructor(
+    err: HaloError,
+    readonly action: PullAction,
+  ) {
+    super(err.statusCode, err.code, err.message, err.headers);
+  }
+
+  override toBody(): ApiError & { action: PullAction } {
+    return { ...super.toBody(), action: this.action };
+  }
+}
+
+/** The same error with the action that fixes it, where there is one. */
+export function withAction(err: unknown, modelUrl: string): unknown {
+  if (!isHaloError(err) || err instanceof ActionableError) return err;
+  const action = actionFor(err.code, modelUrl);
+  return action ? new ActionableError(err, action) : err;
+}
 
 export function actionFor(code: string, modelUrl: string): PullAction | null {
   switch (code) {
@@ -14,7 +37,8 @@ export function actionFor(code: string, modelUrl: string): PullAction | null {
     case 'model.revision_not_found':
     case 'model.entry_not_found':
     case 'model.invalid_id':
-      return { kind: 'check-name', label: 'Check the model name and revision' };
+    case 'model.no_match':
+      return { kind: 'check-name', label: 'Check the model name, revision and file patterns' };
     case 'model.disk_full':
       return { kind: 'free-space', label: 'Free disk space, or move the Hugging Face cache' };
     case 'model.cache_unwritable':

@@ -13,9 +13,16 @@ import { haloHome } from '../paths.js';
 export interface PullRecord extends PullInfo {
   /** The process that runs (or ran) it. */
   pid: number;
+  /** The blob names (etags) of the chosen files, so that any process can remove the partials of a cancelled pull. */
+  blobs?: string[];
 }
 
 export const FINISHED: ReadonlySet<PullInfo['state']> = new Set(['ready', 'failed', 'cancelled']);
+/** Finished for good: a failed pull (or an interrupted one) still waits to be resumed or cancelled. */
+export const SETTLED: ReadonlySet<PullInfo['state']> = new Set(['ready', 'cancelled']);
+/** Settled records are kept this long, and at most this many. */
+export const KEEP_SETTLED_MS = 30 * 24 * 3600 * 1000;
+export const KEEP_SETTLED_COUNT = 200;
 
 export function pullsDir(env: NodeJS.ProcessEnv): string {
   return join(haloHome(env), 'pulls');
@@ -30,8 +37,8 @@ export function pullId(repo: string, revision: string, include: string[], exclud
 export class PullRecords {
   constructor(readonly dir: string) {}
 
-  write(info: PullInfo): void {
-    const record: PullRecord = { ...info, pid: process.pid };
+  write(info: PullInfo, blobs?: string[]): void {
+    const record: PullRecord = { ...info, pid: process.pid, ...(blobs ? { blobs } : {}) };
     writePrivateFileAtomic(join(this.dir, `${info.id}.json`), `${JSON.stringify(record, null, 2)}\n`);
   }
 
@@ -61,6 +68,22 @@ export class PullRecords {
   remove(id: string): void {
     rmSync(join(this.dir, `${id}.json`), { force: true });
   }
+
+  /** Removes settled records older than 30 days or beyond the newest 200; returns their ids. */
+  prune(now = Date.now()): string[] {
+    const doomed = prunable(this.all(), now);
+    for (const id of doomed) this.remove(id);
+    return doomed;
+  }
+}
+
+/** Which records go: ready or cancelled ones past the age or the count. Failed and interrupted ones stay until resumed or cancelled. */
+export function prunable(records: Pick<PullRecord, 'id' | 'state' | 'startedAt' | 'finishedAt'>[], now: number): string[] {
+  const settled = records
+    .filter((r) => SETTLED.has(r.state))
+    .map((r) => ({ id: r.id, at: Date.parse(r.finishedAt ?? r.startedAt) || 0 }))
+    .sort((a, b) => b.at - a.at);
+  return settled.filter((r, i) => i >= KEEP_SETTLED_COUNT || now - r.at > KEEP_SETTLED_MS).map((r) => r.id);
 }
 
 export function withLiveness(record: PullRecord): PullRecord {

@@ -9,7 +9,8 @@ import type { PullFileProgress, PullInfo } from '../../../shared/models.js';
 import { httpError, isHaloError } from '../errors.js';
 import { redactSecrets } from '../secrets/redact.js';
 import { lockBlob } from './blob-lock.js';
-import type { RepoCache } from './cache-layout.js';
+import { discardPartials } from './partials.js';
+import { partialSize, type RepoCache } from './cache-layout.js';
 import { checkSpace } from './disk-space.js';
 import type { HubFile } from './hub-api.js';
 import { actionFor } from './pull-actions.js';
@@ -66,18 +67,14 @@ export class PullRunner {
     this.done = this.run(plan).catch(() => undefined);
   }
 
+  /** The blob names of the chosen files: kept in the pull's record, so that any process can discard its partials. */
+  blobs(): string[] | undefined {
+    return this.plan?.files.map((f) => expectedOf(f).etag);
+  }
+
   /** Removes this pull's partial files (after a cancel), skipping any another process is writing now. */
   async discardPartials(): Promise<void> {
-    for (const file of this.plan?.files ?? []) {
-      const etag = expectedOf(file).etag;
-      const held = await lockBlob(this.deps.cache.lockPath(etag), AbortSignal.timeout(200)).catch(() => null);
-      if (!held) continue;
-      try {
-        rmSync(this.deps.cache.incompletePath(etag), { force: true });
-      } finally {
-        held.release();
-      }
-    }
+    await discardPartials(this.deps.cache, this.blobs() ?? []);
   }
 
   stop(reason: 'paused' | 'cancelled'): Promise<void> {
@@ -151,7 +148,8 @@ export class PullRunner {
       this.fileProgress(progress, file.size, 'done');
     } catch (err) {
       if (this.stopReason === 'cancelled') rmSync(cache.incompletePath(expected.etag), { force: true });
-      if (!this.stopReason) this.fileProgress(progress, progress.received, 'failed');
+      // What counts is what is on disk: a blob that failed verification was deleted, so its bytes are not done.
+      if (!this.stopReason) this.fileProgress(progress, partialSize(cache.incompletePath(expected.etag)), 'failed');
       if (!this.stopReason && this.firstError === null) this.firstError = err;
       // One file failing stops the others: the pull is not going to be ready, and its partials stay for a resume.
       if (!this.stopReason) this.abort.abort();

@@ -8,8 +8,6 @@ const Nullable = (schema: TSchema) => Type.Union([schema, Type.Null()]);
 const Gated = Type.Union([Type.Literal(false), Type.Literal('auto'), Type.Literal('manual')]);
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
-export const ApiErrorSchema = Type.Object({ error: Type.String(), message: Type.String() });
-export const errorResponses = { '4xx': ApiErrorSchema, '5xx': ApiErrorSchema };
 
 export const HubModelSummarySchema = Type.Object({
   id: Type.String(),
@@ -72,6 +70,10 @@ const PullActionSchema = Type.Object({
   label: Type.String(),
   url: Type.Optional(Type.String()),
 });
+
+/** The usual error body; a Models refusal also carries the action that fixes it (a link to accept a license, connect Hugging Face...). */
+export const ApiErrorSchema = Type.Object({ error: Type.String(), message: Type.String(), action: Type.Optional(PullActionSchema) });
+export const errorResponses = { '4xx': ApiErrorSchema, '5xx': ApiErrorSchema };
 
 export const PullInfoSchema = Type.Object({
   id: Type.String(),

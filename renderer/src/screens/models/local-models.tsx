@@ -4,8 +4,8 @@ import { Badge, Card, EmptyState, Result, Spinner } from '../../components/ui';
 import { ConfirmDialog } from '../../components/dialog';
 import type { Explained } from '../../api/failure';
 import { formatDateTime, relativeTime } from '../../lib/format';
-import { formatBytes } from '../../lib/models';
-import { useModels } from '../../stores/models';
+import { formatBytes, isResumable } from '../../lib/models';
+import { latestPullOf, useModels } from '../../stores/models';
 import { RunControls } from './serving-controls';
 
 interface Removal {
@@ -44,14 +44,44 @@ function DeleteDialog({ removal, onClose }: { removal: Removal; onClose: () => v
   );
 }
 
+/** An unfinished pull of the model: said plainly, never offered for serving, with the button that finishes it. */
+function Unfinished({ model, canOperate }: { model: LocalModel; canOperate: boolean }): ReactElement {
+  const pull = useModels((s) => latestPullOf(s.pulls, model.id));
+  const steer = useModels((s) => s.steer);
+  const startPull = useModels((s) => s.startPull);
+  const busy = useModels((s) => (pull ? s.busyPull === pull.id : false));
+  const stopped = pull && (isResumable(pull) || pull.state === 'failed');
+  return (
+    <div className="local-model__unfinished" data-testid="local-unfinished">
+      <p className="muted">
+        A pull of it is unfinished: it is not offered for serving until every chosen file is on disk and verified.
+      </p>
+      {canOperate && pull && stopped ? (
+        <div className="button-row">
+          {isResumable(pull) ? (
+            <button type="button" className="button button--small button--primary" disabled={busy} onClick={() => void steer(pull.id, 'resume')} aria-label={`Resume the pull of ${model.id}`}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" className="button button--small button--primary" onClick={() => void startPull({ repo: pull.repo, revision: pull.revision, include: pull.include, exclude: pull.exclude })} aria-label={`Pull ${model.id} again`}>
+              Pull again
+            </button>
+          )}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 function LocalModelItem({ model, canOperate, onDelete }: { model: LocalModel; canOperate: boolean; onDelete: (removal: Removal) => void }): ReactElement {
   const files = new Set(model.revisions.flatMap((r) => r.files.map((f) => f.path))).size;
   return (
     <li className="local-model" data-testid={`local-${model.id}`}>
       <div className="local-model__head">
         <code className="local-model__id">{model.kind === 'model' ? model.id : `${model.kind}: ${model.id}`}</code>
-        {model.incomplete ? <Badge tone="warn">Incomplete</Badge> : <Badge tone="ok">Ready</Badge>}
+        {model.incomplete ? <Badge tone="warn">Unfinished</Badge> : <Badge tone="ok">Ready</Badge>}
       </div>
+      {model.incomplete ? <Unfinished model={model} canOperate={canOperate} /> : null}
       <dl className="local-model__facts">
         <div>
           <dt>Size on disk</dt>
@@ -63,7 +93,7 @@ function LocalModelItem({ model, canOperate, onDelete }: { model: LocalModel; ca
         </div>
         <div>
           <dt>Pulled</dt>
-          <dd>{model.lastPulled ? <time dateTime={model.lastPulled} title={formatDateTime(model.lastPulled)}>{relativeTime(model.lastPulled)}</time> : <span className="muted">by another tool</span>}</dd>
+          <dd>{model.lastPulled ? <time dateTime={model.lastPulled} title={formatDateTime(model.lastPulled)}>{relativeTime(model.lastPulled)}</time> : <span className="muted">{model.incomplete ? 'not yet' : 'by another tool'}</span>}</dd>
         </div>
       </dl>
       <ul className="local-model__revisions" aria-label={`Revisions of ${model.id}`}>
