@@ -61,6 +61,12 @@ export interface AuthSession {
   /** Whether this caller must present a token to use the API. */
   authRequired: boolean;
   token: { name: string; scope: Scope } | null;
+  /**
+   * A remote client that reached the workstation through a proxy on it (a
+   * loopback socket that is not a local user: forwarding headers, Via,
+   * HTTP/1.0, a non-loopback Host): the remote-access switch does not govern it.
+   */
+  proxied: boolean;
 }
 
 export interface TokenInfo {
@@ -68,6 +74,8 @@ export interface TokenInfo {
   scope: Scope;
   created: string;
   lastUsed: string | null;
+  /** The client address of that last use, so a person can tell devices apart. */
+  lastUsedFrom: string | null;
   expires: string | null;
   note: string;
 }

@@ -163,6 +163,6 @@ describe('the session', () => {
 });
 
 it('a read token may look but not administer', () => {
-  expect(canAdminister({ session: { local: false, authRequired: true, token: { ...TOKEN, scope: 'read' } }, refused: null })).toBe(false);
+  expect(canAdminister({ session: { local: false, authRequired: true, token: { ...TOKEN, scope: 'read' }, proxied: false }, refused: null })).toBe(false);
   expect(canAdminister({ session: ADMIN_SESSION, refused: null })).toBe(true);
 });

@@ -117,7 +117,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
         { path: '/api/public/auth/session', headers: { 'x-api-key': s.tokens.laptop! } },
         { path: '/' },
       ]);
-      expect(session).toMatchObject({ status: 200, protocol: PROTOCOL[kind], body: { local: false, authRequired: true, token: null } });
+      expect(session).toMatchObject({ status: 200, protocol: PROTOCOL[kind], body: { local: false, authRequired: true, token: null, proxied: true } });
       expect(noToken).toMatchObject({
         status: 401,
         headers: { 'www-authenticate': 'Bearer realm="halo-forge"' },
