@@ -93,6 +93,17 @@ export interface TokenCreated extends TokenInfo {
   token: string;
 }
 
+/** What kind of address another device would use; the backend decides (server/src/net/interfaces.ts). */
+export type AddressKind = 'hostname' | 'lan' | 'vpn' | 'container';
+
+/** One way to reach the workstation, labelled, best first. */
+export interface PairingAddress {
+  url: string;
+  kind: AddressKind;
+  /** "Local network (eth0)", "VPN (tailscale0)", ... */
+  label: string;
+}
+
 export interface RemoteAccess {
   /** Remote clients can reach the API right now. */
   enabled: boolean;
@@ -103,6 +114,8 @@ export interface RemoteAccess {
   port: number;
   /** The URLs a remote client would use. */
   urls: string[];
+  /** The same and the workstation's name, labelled and ranked: name first, then LAN, VPN, container networks last. */
+  addresses: PairingAddress[];
   /** Remote access is on but no token exists yet: nobody can use it. */
   needsToken: boolean;
 }

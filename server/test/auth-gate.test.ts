@@ -297,7 +297,7 @@ describe('session, tokens API and audit', () => {
     expect(res.json()).toEqual({
       bind: { host: '127.0.0.1', port: 8000 },
       authMode: 'auto',
-      remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], needsToken: false },
+      remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], addresses: [], needsToken: false },
       tokenCount: 0,
       envToken: false,
     });

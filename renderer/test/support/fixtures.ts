@@ -11,7 +11,7 @@ export const TOKEN: TokenInfo = { name: 'laptop', scope: 'admin', created: '2026
 export const CONNECTION: ConnectionInfo = {
   bind: { host: '127.0.0.1', port: 8000 },
   authMode: 'auto',
-  remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], needsToken: false },
+  remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], addresses: [], needsToken: false },
   tokenCount: 0,
   envToken: false,
 };
