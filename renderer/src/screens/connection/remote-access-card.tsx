@@ -148,11 +148,14 @@ export function RemoteAccessCard(): ReactElement {
           </p>
         ) : null}
 
-        {remote.enabled && remote.urls.length > 0 ? (
+        {remote.enabled && remote.addresses.length > 0 ? (
           <div className="stack stack--tight" data-testid="remote-urls">
             <p className="field__label">Addresses for other devices</p>
-            {remote.urls.map((url) => (
-              <CopyField key={url} label={`Address ${url}`} value={url} />
+            {remote.addresses.map((a) => (
+              <div key={a.url} className="stack stack--tight" data-kind={a.kind}>
+                <span className="field__hint">{a.label}</span>
+                <CopyField label={`Address ${a.url}`} value={a.url} />
+              </div>
             ))}
           </div>
         ) : null}
