@@ -124,6 +124,9 @@ export function RemoteAccessCard(): ReactElement {
           <Switch checked={remote.enabled} disabled={remote.fixed || offline} busy={pending} label="Allow other devices on the network" describedBy={warningId} onChange={onSwitch} />
         </div>
 
+        {/* Right under the switch: with remote access on and no token, this is the next step (above the fold at 1280×800). */}
+        {info.tokenCount === 0 && !info.envToken ? <DeviceTokenOffer urgent={remote.enabled} /> : null}
+
         {remote.fixed ? (
           <p className="callout callout--info">
             <Icon name="warning" size={18} />
@@ -160,7 +163,6 @@ export function RemoteAccessCard(): ReactElement {
           </div>
         ) : null}
 
-        {info.tokenCount === 0 && !info.envToken ? <DeviceTokenOffer urgent={remote.enabled} /> : null}
 
         <LiveRegion>{remoteError ? <Result tone="danger" title={remoteError.title} detail={remoteError.detail} /> : null}</LiveRegion>
       </div>
