@@ -7,6 +7,8 @@ const offlineHub = { HF_ENDPOINT: 'http://127.0.0.1:9' };
 // One runner, three rooms: each project runs in the environment its code runs in.
 export default defineConfig({
   test: {
+    // Fails the run when a test leaves files in the temp folder or writes to the home folder.
+    globalSetup: ['server/test/support/no-leftovers.ts'],
     projects: [
       {
         test: {

@@ -44,7 +44,7 @@ test('the keyboard reaches every screen, and each new screen puts focus on its h
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   await page.keyboard.press('Tab');
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
-  for (const name of ['Overview', 'Connection']) {
+  for (const name of ['Overview', 'Models', 'Connection']) {
     await page.keyboard.press('Tab');
     await expect(page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true })).toBeFocused();
   }

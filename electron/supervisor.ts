@@ -59,16 +59,51 @@ export interface SupervisorOptions {
   stopGraceMs?: number;
   /** After SIGTERM: time before SIGKILL. */
   killAfterMs?: number;
-  /** The backend's stdout and stderr are appended here; the error page points to it. */
+  /** The backend's stdout and stderr are appended here as JSON lines; the error page points to it. */
   logPath?: string;
 }
 
 export const DEFAULT_PORT = 8000;
 const LOG_ROTATE_BYTES = 5 * 1024 * 1024;
 
-/** The `serve` command line: the preferred port, with fallback so a taken 8000 never blocks the app. */
+/**
+ * The `serve` command line: the preferred port, with fallback so a taken 8000 never blocks the app,
+ * and JSON log lines, because its output goes to a file that programs read, not to a person.
+ */
 export function backendArgs(port: number, extraArgs: string[] = []): string[] {
-  return ['serve', '--port', String(port), '--port-fallback', ...extraArgs];
+  return ['serve', '--port', String(port), '--port-fallback', '--log-format', 'json', ...extraArgs];
+}
+
+/** One backend log record as a person reads it: `WARN: message`; anything that is not a record, as it is. */
+export function readableLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const record = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+    if (typeof record.msg !== 'string') return line;
+    const level = typeof record.level === 'number' ? record.level : 30;
+    const label = level >= 60 ? 'FATAL: ' : level >= 50 ? 'ERROR: ' : level >= 40 ? 'WARN: ' : '';
+    const cause = typeof record.err?.message === 'string' && record.err.message !== record.msg ? ` (${record.err.message})` : '';
+    return `${label}${record.msg}${cause}`;
+  } catch {
+    return line;
+  }
+}
+
+/**
+ * One line of the backend log file: the backend's own JSON lines as they are; anything else it
+ * printed (a crash's stack trace, a Node warning) wrapped as an error record, so that every
+ * line of the file is JSON.
+ */
+export function logFileLine(line: string, now = Date.now()): string {
+  if (line.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return line;
+    } catch {
+      // Not JSON after all: wrapped below.
+    }
+  }
+  return JSON.stringify({ level: 50, time: now, name: 'backend-output', msg: line });
 }
 
 export function isBackendMessage(value: unknown): value is BackendMessage {
@@ -112,6 +147,8 @@ export class BackendSupervisor {
   private remoteListeners = new Set<(message: RemoteAccessMessage) => void>();
   private readonly outputTail = new OutputTail();
   private log: WriteStream | null = null;
+  /** The backend's output after its last newline, held until the line is complete. */
+  private partialLine = '';
   private stopping: Promise<StopResult | null> | null = null;
   private final = false;
 
@@ -285,11 +322,12 @@ export class BackendSupervisor {
       },
       output: (text) => {
         this.outputTail.push(text);
-        this.log?.write(text);
+        this.logOutput(text);
       },
       exit: (code, signal) => {
         if (running.exited) return;
         running.exited = true;
+        this.logOutput('\n');
         clearTimeout(readyTimer);
         if (stableTimer) clearTimeout(stableTimer);
         this.note(`exited (${describeExit(code, signal)})`);
@@ -328,8 +366,9 @@ export class BackendSupervisor {
     });
   }
 
-  private tail(): string {
-    return this.outputTail.lines();
+  /** The end of the backend's output for a person (the error page): JSON records as plain lines. */
+  private tail(lines = 30): string {
+    return this.outputTail.lines(lines).split('\n').map(readableLine).join('\n').trim();
   }
 
   private setState(state: BackendState): void {
@@ -353,7 +392,13 @@ export class BackendSupervisor {
 
   /** A supervisor line in the backend log, so the log tells the whole story of a crash loop. */
   private note(line: string): void {
-    this.log?.write(`[supervisor ${new Date().toISOString()}] ${line}\n`);
+    this.log?.write(`${JSON.stringify({ level: 30, time: Date.now(), name: 'supervisor', msg: line })}\n`);
+  }
+
+  private logOutput(text: string): void {
+    const lines = (this.partialLine + text).split('\n');
+    this.partialLine = lines.pop()!;
+    for (const line of lines) if (line.trim()) this.log?.write(`${logFileLine(line)}\n`);
   }
 
   private openLog(): void {

@@ -6,11 +6,13 @@
 //   4. backend idle memory (RSS) after start and after a load run
 //   5. dashboard JS gzipped (goal ≤ 120 KB)
 //   6. dashboard time to first render in Chromium
+//   7. Models: a 512 MiB pull vs curl + sha256sum, resume after a kill, 200 small files, RSS while pulling 2 GiB
 // The table is printed and written as JSON to bench/results/ (latest.json, plus one
 // file per run), and the previous run's ratios are shown beside this run's.
 // Goals are reported, not asserted: the exit code is non-zero only when a
 // measurement could not be taken. All traffic goes to 127.0.0.1.
 //   --quick   shorter rounds, for trying the script itself
+//   --only X  only the rows whose id starts with X (e.g. --only models)
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { bigFile, manyFiles, pullMemory, resumeAfterKill } from './bench-models/rows.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'server/bin/halo-forge.js');
@@ -25,12 +28,14 @@ const resultsDir = join(root, 'bench/results');
 const quick = process.argv.includes('--quick');
 const DURATION = quick ? 1 : 3;
 const ROUNDS = quick ? 1 : 3;
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** @type {Array<{ id: string, name: string, measured: string, ratio: number | null, ratioOf: string, goal: string | null, met: boolean | null, values: object, error?: string }>} */
 const rows = [];
 
 async function measure(id, name, fn) {
+  if (only && !id.startsWith(only)) return;
   process.stdout.write(`measuring: ${name} …\n`);
   try {
     rows.push({ id, name, ...(await fn()) });
@@ -212,11 +217,13 @@ async function timeToHealthy(command, args, env) {
     ? spawn('taskset', ['-c', '1', command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let port = null;
-  child.stdout.on('data', () => {});
-  child.stderr.on('data', (d) => {
+  // The backend says where it serves on stdout, the hello-world on stderr.
+  const findPort = (d) => {
     const m = /127\.0\.0\.1:(\d+)/.exec(String(d));
-    if (m) port = Number(m[1]);
-  });
+    if (m) port ??= Number(m[1]);
+  };
+  child.stdout.on('data', findPort);
+  child.stderr.on('data', findPort);
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited`);
@@ -411,24 +418,29 @@ await measure('startup', 'backend spawn → ready', startupSpeed);
 await measure('memory', 'backend idle memory (RSS), after start and after load', memoryAfterLoad);
 await measure('dashboard-size', 'dashboard JS, gzipped', dashboardSize);
 await measure('first-render', 'dashboard first render in Chromium', dashboardFirstRender);
+await measure('models-big-file', 'Models: 512 MiB pull vs curl + sha256sum', () => bigFile({ rounds: ROUNDS }));
+await measure('models-resume', 'Models: resume after kill -9 half-way', resumeAfterKill);
+await measure('models-many-files', 'Models: 200 files of 10 KB', () => manyFiles({ rounds: ROUNDS }));
+await measure('models-memory', 'Models: RSS growth pulling 2 GiB', pullMemory);
 
 const previous = previousRun();
 report(previous);
 const run = {
   date: new Date().toISOString(),
   commit,
-  mode: quick ? 'quick' : 'full',
+  mode: `${quick ? 'quick' : 'full'}${only ? ` (only ${only})` : ''}`,
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: `${process.platform}-${process.arch}`, pinned: taskset },
   rows,
 };
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(run, null, 2)}\n`);
+// A partial run (--only) is kept beside the others but does not become the baseline of the next full run.
+if (!only) writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(run, null, 2)}\n`);
 writeFileSync(join(resultsDir, `${run.date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(run, null, 2)}\n`);
 
 const goals = rows.filter((r) => r.met !== null);
 const failed = rows.filter((r) => r.error);
 console.log(`\n${goals.filter((r) => r.met).length} of ${goals.length} goals met` + (previous ? `; "previous" is the run of ${previous.date} (${previous.commit ?? 'unknown commit'})` : '') + `.`);
-console.log(`Written to ${join('bench/results', 'latest.json')}.`);
+console.log(`Written to ${only ? `bench/results/${run.date.replace(/[:.]/g, '-')}.json` : join('bench/results', 'latest.json')}.`);
 if (failed.length) {
   console.error(`${failed.length} measurement(s) could not be taken: ${failed.map((r) => r.id).join(', ')}`);
   process.exit(1);

@@ -14,6 +14,12 @@ import { dirname, join } from 'node:path';
 const require = createRequire(import.meta.url);
 const notices = [];
 
+// `npx halo-forge` and `npm link` link this checkout somewhere else (npm's npx cache,
+// the global folder) and run its install scripts once more: the checkout's own
+// install already fetched what it could, and a second try costs an offline machine
+// the Electron download's timeout.
+if (process.env.npm_command === 'exec' || process.env.npm_command === 'link') process.exit(0);
+
 function electronRuntime() {
   try {
     const pkgDir = dirname(require.resolve('electron/package.json'));

@@ -1,6 +1,7 @@
 // `npm start`: the desktop app where the Electron runtime is installed; where it
 // is not (its download failed or was skipped), the same backend in browser mode,
 // with the dashboard URL printed, so the README's run command always works.
+// It first rebuilds what changed since the last build (`npm install` built it all).
 //
 //   node scripts/start.mjs [--browser] [--port N]
 //     --browser  run in browser mode even where Electron is installed
@@ -10,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { buildStale } from './build-steps.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -32,7 +34,15 @@ function electronRuntime() {
   }
 }
 
-/** Exits with the child's code; a signal to us becomes a graceful stop of the child. */
+if (!buildStale(root)) process.exit(1);
+
+/**
+ * Exits with the child's code; a signal to us, or the end of whatever started
+ * us, becomes a graceful stop of the child. Nothing may keep serving after that.
+ * npm runs this script as `sh -c "exec node scripts/start.mjs"`, so npm is our
+ * parent and passes SIGINT and SIGTERM on to us; a signal it does not pass on
+ * (SIGHUP, SIGKILL) ends npm, and then our parent changes.
+ */
 function follow(child, stopChild) {
   let stopping = false;
   const stop = () => {
@@ -43,6 +53,10 @@ function follow(child, stopChild) {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', stop);
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 200).unref();
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : 15) : 1)));
 }
 
@@ -56,10 +70,8 @@ if (electron.path) {
   follow(app, () => app.kill('SIGTERM'));
 } else {
   if (!forceBrowser) process.stdout.write(`Electron runtime not installed (${electron.missing}); running Halo Forge in browser mode.\n`);
+  // The backend prints its own startup block, with the dashboard's URL.
   const backend = fork(join(root, 'server', 'bin', 'halo-forge.js'), ['serve', '--port', port, '--port-fallback'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  backend.on('message', (m) => {
-    if (m?.type === 'ready') process.stdout.write(`Halo Forge dashboard: ${m.url}  (Ctrl+C stops it)\n`);
-  });
   // A terminal's Ctrl+C reaches the backend too; a second SIGINT would cut its
   // graceful stop short, so the word goes over IPC, which it handles once.
   follow(backend, () => (backend.connected ? backend.send({ type: 'shutdown' }) : backend.kill('SIGTERM')));

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { startFakeHubFiles, type FakeHubFiles, type FakeRepoSpec, type FileRouteContext } from './fake-hub-files.js';
 
 export type FakeHubRole = 'read' | 'write' | 'admin' | 'fineGrained';
 
@@ -67,6 +68,10 @@ export interface FakeHub {
   setOffline(offline: boolean): void;
   /** Answer the auth-check route with a bare 404, as a mirror without it would; access is then read from /resolve/. */
   setAuthCheck(available: boolean): void;
+  /** Repos with files, the CDN they redirect to, fault injection and byte counters (fake-hub-files.ts). */
+  files: FakeHubFiles;
+  /** Adds a repo with files (gated/private as given): listed, searchable, downloadable. */
+  addRepo(spec: FakeRepoSpec): void;
   /** Undo grant(), rateLimit(), setOffline(), setAuthCheck() and misbehave(), for a hub shared by several tests; added tokens stay. */
   reset(): void;
   /** Make the Hub misbehave as a broken mirror or a careless one might (see FakeHubMisbehaviour); null to stop. */
@@ -177,6 +182,7 @@ export async function startFakeHub(): Promise<FakeHub> {
   let authCheck = true;
   let misbehaving: FakeHubMisbehaviour | null = null;
   let url = '';
+  const files = await startFakeHubFiles();
 
   const server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
@@ -203,6 +209,8 @@ export async function startFakeHub(): Promise<FakeHub> {
     const holder = token ? tokens.get(token) : undefined;
     // Like the real Hub: a token it does not know is refused on every route, public ones included.
     if (token && !holder) return send(res, 401, { error: INVALID_CREDENTIALS }, { 'X-Error-Message': INVALID_CREDENTIALS });
+
+    if (files.route(req, res, path, fileContext(holder))) return;
 
     if (path === '/api/whoami-v2') {
       if (!holder) return send(res, 401, { error: 'Invalid username or password.' });
@@ -248,6 +256,21 @@ export async function startFakeHub(): Promise<FakeHub> {
     return { status: 403, message, headers: { 'X-Error-Code': 'GatedRepo', 'X-Error-Message': message } };
   }
 
+  function fileContext(holder: FakeHubToken | undefined): FileRouteContext {
+    return {
+      hubUrl: () => url,
+      refusal: (repo, download) => {
+        const model = models.get(repo.id);
+        if (!model || (model.private && holder?.user !== FAKE_HUB_OWNER)) {
+          return { status: holder ? 404 : 401, body: { error: 'Repository not found' }, headers: { 'X-Error-Code': 'RepoNotFound', 'X-Error-Message': 'Repository not found' } };
+        }
+        const refusal = download ? gateRefusal(model, holder) : null;
+        return refusal ? { status: refusal.status, body: { error: refusal.message }, headers: refusal.headers } : null;
+      },
+      allModels: () => [...models.values()].map((m) => ({ id: m.id, gated: m.gated, private: m.private })),
+    };
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -259,6 +282,11 @@ export async function startFakeHub(): Promise<FakeHub> {
     rateLimit: (seconds) => void (retryAfter = seconds),
     setOffline: (value) => void (offline = value),
     setAuthCheck: (available) => void (authCheck = available),
+    files,
+    addRepo: (spec) => {
+      files.addRepo(spec);
+      models.set(spec.id, { id: spec.id, author: spec.id.split('/')[0]!, gated: spec.gated ?? false, private: spec.private ?? false, granted: new Set(), pending: 'nobody' });
+    },
     reset: () => {
       for (const model of models.values()) model.granted.clear();
       retryAfter = null;
@@ -267,11 +295,13 @@ export async function startFakeHub(): Promise<FakeHub> {
       misbehaving = null;
     },
     misbehave: (how) => void (misbehaving = how),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await files.close();
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { nodeSpawner } from '../node-backend.js';
-import { backendArgs, backoffDelay, BackendSupervisor, isBackendMessage, type BackendState, type SupervisorOptions } from '../supervisor.js';
+import { backendArgs, backoffDelay, BackendSupervisor, isBackendMessage, logFileLine, readableLine, type BackendState, type SupervisorOptions } from '../supervisor.js';
 import { BACKEND_ENTRY, FIXTURES, httpGet, isAlive, requireBuild, ROOT, tempHome, testEnv, waitFor } from './support.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -34,6 +34,15 @@ function supervise(opts: Partial<SupervisorOptions> & { env: NodeJS.ProcessEnv; 
   return { supervisor, states };
 }
 
+function isJsonObject(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null;
+  } catch {
+    return false;
+  }
+}
+
 function listen(port = 0): Promise<Server> {
   return new Promise((resolve) => {
     const server = createServer().listen({ host: '127.0.0.1', port }, () => resolve(server));
@@ -42,10 +51,32 @@ function listen(port = 0): Promise<Server> {
 
 describe('pure supervision rules', () => {
   it.each([
-    [8000, [], ['serve', '--port', '8000', '--port-fallback']],
-    [8123, ['--log-level', 'warn'], ['serve', '--port', '8123', '--port-fallback', '--log-level', 'warn']],
-  ])('asks the backend for port %i with fallback', (port, extra, args) => {
+    [8000, [], ['serve', '--port', '8000', '--port-fallback', '--log-format', 'json']],
+    [8123, ['--log-level', 'warn'], ['serve', '--port', '8123', '--port-fallback', '--log-format', 'json', '--log-level', 'warn']],
+  ])('asks the backend for port %i with fallback and JSON log lines', (port, extra, args) => {
     expect(backendArgs(port, extra)).toEqual(args);
+  });
+
+  it.each([
+    ['{"level":30,"time":1,"msg":"Halo Forge is serving http://127.0.0.1:8000/"}', 'Halo Forge is serving http://127.0.0.1:8000/'],
+    ['{"level":40,"time":1,"msg":"tokens.json was readable by others"}', 'WARN: tokens.json was readable by others'],
+    ['{"level":50,"time":1,"msg":"Could not write","err":{"message":"ENOSPC"}}', 'ERROR: Could not write (ENOSPC)'],
+    ['{"level":60,"time":1,"msg":"gone"}', 'FATAL: gone'],
+    ['halo-forge: tokens.json is not valid JSON', 'halo-forge: tokens.json is not valid JSON'],
+    ['{"no":"message"}', '{"no":"message"}'],
+    ['{broken', '{broken'],
+  ])('shows %j to a person as %j', (line, shown) => {
+    expect(readableLine(line)).toBe(shown);
+  });
+
+  it.each([
+    ['{"level":30,"time":1,"msg":"ready"}', '{"level":30,"time":1,"msg":"ready"}'],
+    ['boom: the disk is gone', '{"level":50,"time":7,"name":"backend-output","msg":"boom: the disk is gone"}'],
+    ['    at serve (file:///app/serve.mjs:1:2)', '{"level":50,"time":7,"name":"backend-output","msg":"    at serve (file:///app/serve.mjs:1:2)"}'],
+    ['{not json', '{"level":50,"time":7,"name":"backend-output","msg":"{not json"}'],
+    ['["an array"]', '{"level":50,"time":7,"name":"backend-output","msg":"[\\"an array\\"]"}'],
+  ])('writes %j to the log file as a JSON line', (line, written) => {
+    expect(logFileLine(line, 7)).toBe(written);
   });
 
   it.each([
@@ -116,6 +147,8 @@ describe('the supervisor with the real backend', () => {
     expect(states.filter((s) => s.phase === 'starting')).toHaveLength(1);
     expect(states.some((s) => s.phase === 'restarting')).toBe(false);
     await waitFor(() => readFileSync(logPath, 'utf8').includes('tokens.json'), 'the error in the log file');
+    const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n');
+    expect(lines.filter((line) => !isJsonObject(line)), 'lines of the log file that are not JSON').toEqual([]);
   });
 
   it('restarts a backend that dies, after a backoff, on the same port', async () => {
@@ -143,7 +176,8 @@ describe('the supervisor with the real backend', () => {
     const secret = (JSON.parse(created.stdout) as { token: string }).token;
 
     const logPath = join(h, 'logs', 'backend.log');
-    const { supervisor } = supervise({ env, logPath });
+    // At debug the backend logs each request as it arrives: that is how the test knows the request is in flight.
+    const { supervisor } = supervise({ env, logPath, extraArgs: ['--log-level', 'debug'] });
     const state = await supervisor.start();
     if (state.phase !== 'ready') throw new Error(`not ready: ${JSON.stringify(state)}`);
     expect((await httpGet(`${state.url}api/public/health`, { authorization: `Bearer ${secret}` })).status).toBe(200);
@@ -221,14 +255,18 @@ describe('the supervisor with backends that misbehave', () => {
     expect(state.message).toBe('The backend stopped unexpectedly (exit code 3). It stopped 4 times in a row, so Halo Forge gave up restarting it.');
     expect(state.hint).toBe(`The backend's output is in ${logPath}.`);
     expect(state.output).toContain('boom: the model cache is on a disk that is not mounted');
-    expect(readFileSync(logPath, 'utf8')).toContain('boom: the model cache');
+    // Every line of the file is JSON, the supervisor's own and the crash's plain text alike.
+    const records = readFileSync(logPath, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { name?: string; msg: string });
+    expect(records.filter((r) => r.name === 'backend-output').map((r) => r.msg)).toEqual(Array(4).fill('boom: the model cache is on a disk that is not mounted'));
+    expect(records.filter((r) => r.name === 'supervisor').map((r) => r.msg)).toContain('exited (exit code 3)');
   });
 
   it('kills and retries a backend that never reports ready', async () => {
-    const { supervisor, states } = supervise({ env: testEnv(home(), { FAKE_BACKEND_MODE: 'hang' }), entry: fake, readyTimeoutMs: 300, maxRestarts: 1, backoff: { initialMs: 10 } });
+    // 2 s, not less: on a loaded machine Node alone can take longer than that to print its first line.
+    const { supervisor, states } = supervise({ env: testEnv(home(), { FAKE_BACKEND_MODE: 'hang' }), entry: fake, readyTimeoutMs: 2_000, maxRestarts: 1, backoff: { initialMs: 10 } });
     const state = await supervisor.start();
-    expect(state).toMatchObject({ phase: 'failed', message: expect.stringContaining('The backend did not report ready within 0.3 s.') });
-    expect(states.find((s) => s.phase === 'restarting')).toMatchObject({ reason: 'The backend did not report ready within 0.3 s.', output: expect.stringContaining('starting very slowly') });
+    expect(state).toMatchObject({ phase: 'failed', message: expect.stringContaining('The backend did not report ready within 2 s.') });
+    expect(states.find((s) => s.phase === 'restarting')).toMatchObject({ reason: 'The backend did not report ready within 2 s.', output: expect.stringContaining('starting very slowly') });
     expect(supervisor.pid).toBeUndefined();
   });
 

@@ -12,16 +12,17 @@ import { desktopBridge } from './lib/desktop';
 import { AUTH_WORDS, OverviewScreen } from './screens/overview';
 import { ConnectionScreen } from './screens/connection';
 import { HuggingFaceScreen } from './screens/huggingface';
+import { ModelsScreen } from './screens/models';
 import { ApiTokensScreen } from './screens/api-tokens';
 
 // Partial on purpose: a screen added to ROUTES shows in the nav (sidebar and phone tab bar) with a default icon and its title.
-const ROUTE_ICONS: Partial<Record<Route, IconName>> = { overview: 'overview', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const ROUTE_ICONS: Partial<Record<Route, IconName>> = { overview: 'overview', models: 'models', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
 /** The phone's tab bar has ~55 px per item: the few long titles get a short form there. */
 const SHORT_TITLES: Partial<Record<Route, string>> = { huggingface: 'HF', tokens: 'Tokens' };
 
 /** How often the dashboard asks whether the workstation is still there (and the token still good). */
 const HEARTBEAT_MS = 4_000;
-const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, models: ModelsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
   const route = useNavigation((s) => s.route);

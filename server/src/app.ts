@@ -13,6 +13,8 @@ import { TokenStore } from './auth/token-store.js';
 import { SettingsFile } from './config/settings.js';
 import type { ServerContext } from './context.js';
 import { isHaloError } from './errors.js';
+import { prettyLines, type LogFormat } from './log/log-format.js';
+import { QuietRequestLog } from './log/request-log.js';
 import { Exposure } from './net/exposure.js';
 import { answerClientError, createHttpServer } from './net/http-server.js';
 import { auditLogPath, configPath, tokenStorePath } from './paths.js';
@@ -21,6 +23,9 @@ import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
+import { modelRoutes } from './routes/models.js';
+import { createModelService } from './models/model-service.js';
+import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
@@ -40,8 +45,14 @@ export interface AppOptions {
   /** Where pino writes; default stdout. Every line passes through redaction first. */
   logStream?: NodeJS.WritableStream;
   logLevel?: string;
+  /** `json` (default: what a program embedding the app reads) or `pretty` (a person at a terminal). */
+  logFormat?: LogFormat;
+  /** Colours in pretty lines; default: when the log stream is a terminal and NO_COLOR is not set. */
+  logColor?: boolean;
   /** Replace the Hugging Face service (tests). */
   hf?: HfAccess;
+  /** Replace the Models engine (route tests). */
+  models?: ModelService;
   /** The built dashboard; default dist/renderer. */
   dashboardDir?: string;
 }
@@ -69,11 +80,14 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** A pino destination that masks any token value before a line is written. */
-function redactingStream(target: NodeJS.WritableStream): Writable {
+/**
+ * A pino destination that masks any token value before a line is written:
+ * the last step for every line, after it has been formatted for its reader.
+ */
+function redactingStream(target: NodeJS.WritableStream, format: (line: string) => string = (line) => line): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, done) {
-      target.write(redactSecrets(chunk.toString('utf8')));
+      target.write(redactSecrets(format(chunk.toString('utf8'))));
       done();
     },
   });
@@ -146,11 +160,17 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     throw new StartupError((err as Error).message, 'Command line: --trust-proxy');
   }
 
+  const logTarget = options.logStream ?? process.stdout;
+  // Colours only for a terminal that wants them (https://no-color.org); a pipe or a file gets plain text.
+  const colour = options.logColor ?? ((logTarget as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR);
+  const format = options.logFormat === 'pretty' ? await prettyLines(colour) : undefined;
+
   let handler: RequestListener | null = null;
   const app = Fastify({
+    logController: new QuietRequestLog(),
     logger: {
       level: options.logLevel ?? 'info',
-      stream: redactingStream(options.logStream ?? process.stdout),
+      stream: redactingStream(logTarget, format),
       redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.body.token'], censor: '[REDACTED]' },
       serializers: {
         // Fastify's request summary, without the query string: that is where a client that got it wrong
@@ -181,6 +201,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   // On a refusing disk every audit line (the gate's, the routes') costs only itself: reported here, never thrown.
   const audit = new AuditLog(auditLogPath(env), undefined, (err) => app.log.error(`Could not write the audit log: ${err.message}`));
   const throttle = new FailureThrottle();
+  const hf = options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) });
+  // The engine reads the Hugging Face token through hf, the one place that resolves it.
+  const models = options.models ?? createModelService({ env, hf, owner: 'server', log: (line) => app.log.info(line) });
   const ctx: ServerContext = {
     mode,
     env,
@@ -197,7 +220,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       authOff: mode === 'off',
       insecureNoAuth: options.insecureNoAuth === true,
     }),
-    hf: options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) }),
+    hf,
+    models,
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
   };
@@ -248,6 +272,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(modelRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
     { prefix: API_PREFIX },
@@ -265,6 +290,9 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
 
   app.addHook('onClose', async () => {
     await ctx.exposure.close();
+    await ctx.models.close();
+    // A verification still talking to the Hub would write its verdict after the stop.
+    await ctx.hf.close();
     await store.close();
     audit.close();
   });

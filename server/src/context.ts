@@ -6,6 +6,7 @@ import type { FailureThrottle } from './auth/throttle.js';
 import type { TokenStore } from './auth/token-store.js';
 import type { SettingsFile } from './config/settings.js';
 import type { Exposure } from './net/exposure.js';
+import type { ModelService } from './models/service.js';
 import type { HfAccess } from './secrets/hf-access.js';
 
 /** What the routes work with; built once per server by buildApp. */
@@ -19,6 +20,8 @@ export interface ServerContext {
   settings: SettingsFile;
   exposure: Exposure;
   hf: HfAccess;
+  /** Models: search, pull into the shared Hugging Face cache, list, delete. */
+  models: ModelService;
   bind: { host: string; port: number };
   trustedProxies: TrustedProxies;
 }

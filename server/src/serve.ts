@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthMode } from '../../shared/api.js';
 import { buildApp, StartupError, type AppOptions } from './app.js';
 import { isLoopbackAddress } from './auth/local-pass.js';
+import type { LogFormat } from './log/log-format.js';
 import { isWildcard, externalAddresses, urlFor } from './net/interfaces.js';
+import { auditLogPath } from './paths.js';
 import { redactSecrets } from './secrets/redact.js';
 import { hasSupervisor, onSupervisorMessage, tellSupervisor } from './supervisor-channel.js';
 
@@ -17,9 +19,10 @@ export interface ServeOptions {
   allowedHosts?: string[];
   env?: NodeJS.ProcessEnv;
   logLevel?: string;
+  /** Default `pretty`: `serve` is a person's command; a program asks for `json`. */
+  logFormat?: LogFormat;
   /** Restore remote access from config.json (default true). */
   restoreRemoteAccess?: boolean;
-  say?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -30,6 +33,7 @@ export interface RunningServer {
 }
 
 const PORT_ATTEMPTS = 20;
+const MORE_THAN_WARN = new Set(['info', 'debug', 'trace']);
 
 export function checkServeOptions(opts: ServeOptions): void {
   const loopback = isLoopbackAddress(opts.host) || opts.host === 'localhost';
@@ -45,7 +49,7 @@ export function checkServeOptions(opts: ServeOptions): void {
 /** Starts the backend and returns once it is listening. Throws StartupError with a hint for a person. */
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   checkServeOptions(opts);
-  const say = opts.say ?? ((line: string) => process.stderr.write(`${redactSecrets(line)}\n`));
+  const logFormat = opts.logFormat ?? 'pretty';
   const appOptions: AppOptions = {
     env: opts.env,
     host: opts.host,
@@ -55,6 +59,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     trustProxy: opts.trustProxy,
     allowedHosts: opts.allowedHosts,
     logLevel: opts.logLevel,
+    logFormat,
   };
   const app = await buildApp(appOptions);
   const ctx = app.halo;
@@ -62,7 +67,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   let port = opts.port;
   for (let attempt = 0; ; attempt++) {
     try {
-      await app.listen({ host: opts.host, port });
+      await quietly(app, () => app.listen({ host: opts.host, port }));
       break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -84,6 +89,9 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   ctx.bind.port = typeof address === 'object' && address ? address.port : port;
   const localUrl = `http://${isWildcard(opts.host) || opts.host === 'localhost' ? '127.0.0.1' : opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${ctx.bind.port}/`;
 
+  // One block for a person (or, as JSON, one record per line for a machine): where, who may connect, where the logs are.
+  const block: string[] = [];
+  const say = (line: string) => block.push(line);
   if (ctx.exposure.fixed) {
     const urls = isWildcard(opts.host) ? externalAddresses().map((a) => urlFor(a.address, ctx.bind.port)) : [urlFor(opts.host, ctx.bind.port)];
     say(`Halo Forge is serving ${opts.host}:${ctx.bind.port}, reachable from the network${urls.length ? `: ${urls.join(' ')}` : ''}`);
@@ -114,6 +122,14 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   } else {
     say('Local clients need no token; remote access is off.');
   }
+  say(`Audit log: ${auditLogPath(opts.env)}`);
+  if (logFormat === 'pretty') {
+    say(`Below: warnings and errors${app.log.level === 'debug' || app.log.level === 'trace' ? ', and every request' : ' (--log-level debug shows every request)'}. Ctrl+C stops the server.`);
+    process.stdout.write(redactSecrets(`${block.map((line, i) => (i === 0 ? line : `  ${line}`)).join('\n')}\n`));
+  } else {
+    // Through the logger, so its redaction applies and a log reader sees the block in its own order.
+    block.forEach((line, i) => app.log.info(i === 0 ? { url: localUrl, port: ctx.bind.port } : {}, line));
+  }
 
   ctx.store.watch();
   let stopping: Promise<void> | null = null;
@@ -122,8 +138,22 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
 }
 
 /**
+ * Runs `work` with the app's info lines held back: Fastify announces each
+ * address it listens on, and the startup block says it once already.
+ */
+async function quietly<T>(app: FastifyInstance, work: () => Promise<T>): Promise<T> {
+  const level = app.log.level;
+  if (MORE_THAN_WARN.has(level)) app.log.level = 'warn';
+  try {
+    return await work();
+  } finally {
+    app.log.level = level;
+  }
+}
+
+/**
  * `halo-forge serve` as a long-running process: stops gracefully on SIGINT,
- * SIGTERM or the supervisor's word, and when the supervisor disappears (so no
+ * SIGTERM, SIGHUP or the supervisor's word, and when the supervisor disappears (so no
  * orphan outlives a killed desktop app).
  */
 export async function runServe(opts: ServeOptions): Promise<void> {
@@ -147,6 +177,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
+  // The terminal closed: stop as gracefully as for Ctrl+C (last-used times are written), not at once.
+  process.once('SIGHUP', () => void shutdown(0));
   onSupervisorMessage((m) => {
     if (m?.type === 'shutdown') void shutdown(0);
   });

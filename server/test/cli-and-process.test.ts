@@ -47,10 +47,19 @@ describe('token CLI', () => {
     expect((await runCli(['token', 'list'], env)).stdout).toBe('No tokens. Create one with: halo-forge token create NAME\n');
   });
 
+  it('names every expiry unit that works in its help', async () => {
+    const { env } = home();
+    const help = (await runCli(['token', 'create', '--help'], env)).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--expires <duration> expire after a duration: a number and a unit: m (minutes), h (hours), d (days), w (weeks) or y (years), such as 30d');
+    for (const unit of ['1m', '1h', '1d', '1w', '1y']) expect((await runCli(['token', 'create', `t${unit}`, '--expires', unit], env)).code, unit).toBe(0);
+  });
+
   it.each([
-    [['token', 'create', 'bad name'], 'halo-forge: Token name "bad name" may only contain letters, digits, "-", "_" and ".".\n'],
+    [['token', 'create', 'bad name'], 'halo-forge: Token name "bad name" may only contain ASCII letters (a-z, A-Z), digits, "-", "_" and ".".\n'],
+    [['token', 'create', 'läptop'], 'halo-forge: Token name "läptop" may only contain ASCII letters (a-z, A-Z), digits, "-", "_" and ".".\n'],
+    [['token', 'create', 'x', '--expires', '0d'], 'halo-forge: Expiry "0d" must be longer than zero.\n'],
     [['token', 'create', 'x', '--scope', 'root'], /error: option '--scope <scope>' argument 'root' is invalid/],
-    [['token', 'create', 'x', '--expires', 'soon'], 'halo-forge: Expiry "soon" is not a duration such as 30d, 12h or 90m.\n'],
+    [['token', 'create', 'x', '--expires', 'soon'], 'halo-forge: Expiry "soon" is not a duration: use a number and a unit: m (minutes), h (hours), d (days), w (weeks) or y (years), such as 30d.\n'],
     [['token', 'revoke', 'ghost'], 'halo-forge: No token named "ghost".\n'],
   ])('%j fails with a clear message and a non-zero exit', async (args, message) => {
     const { env } = home();

@@ -39,7 +39,7 @@ beforeAll(async () => {
   hub.addToken(CANARY, { displayName: 'canary' });
   home = tempHome();
   const env = testEnv(home.home, { HALOFORGE_KEYRING: 'off', HF_ENDPOINT: hub.url });
-  backend = await startBackend(['--log-level', 'debug'], env);
+  backend = await startBackend(['--log-level', 'debug', '--log-format', 'json'], env);
 
   const api = async (name: string, method: string, path: string, body?: string) => {
     const res = await fetch(`${backend!.url}api/public/huggingface/${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body });

@@ -35,7 +35,7 @@ describe('a percent-encoded token in a request path', () => {
   ] as const)('%s is masked in the request log line', async (_name, prefix, how) => {
     const token = prefix === 'hfk' ? `hfk_${randomBytes(24).toString('base64url')}` : `hf_CANARYpath${randomBytes(14).toString('hex')}`;
     const log = collector();
-    t = await buildTestApp({ logStream: log.stream, logLevel: 'info' });
+    t = await buildTestApp({ logStream: log.stream, logLevel: 'debug' });
     const res = await t.app.inject({ url: `/api/public/x/${encode(token, how)}`, remoteAddress: '127.0.0.1', headers: { host: '127.0.0.1:8000' } });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     const text = log.text();

@@ -15,8 +15,9 @@ import {
   type TokenCreateRequest,
   type TokenInfo,
 } from '../../../shared/api';
+import type { LocalModelList, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models';
 import { ApiFailure } from './failure';
-import { readEventStream } from './event-stream';
+import { readEventStream, type ServerSentEvent } from './event-stream';
 
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
@@ -103,6 +104,52 @@ export function createApiClient(options: ApiClientOptions = {}) {
     return (await response.json()) as T;
   }
 
+  /**
+   * Follows a server-sent event stream until it ends (resolves) or fails
+   * (rejects), also when nothing, not even a keepalive, arrives for
+   * ACTIVITY_IDLE_MS. `onOpen` fires once the server has accepted the stream.
+   * A malformed event is skipped; the next one still counts.
+   */
+  async function follow(path: string, doing: string, name: string, opts: { signal: AbortSignal; onOpen?: () => void }, onEvent: (event: ServerSentEvent) => void): Promise<void> {
+    const connection = new AbortController();
+    const stop = () => connection.abort();
+    if (opts.signal.aborted) stop();
+    opts.signal.addEventListener('abort', stop, { once: true });
+    let silent = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const heardFrom = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        silent = true;
+        connection.abort();
+      }, ACTIVITY_IDLE_MS);
+    };
+    try {
+      heardFrom();
+      const response = await send(path, { doing, accept: 'text/event-stream', signal: connection.signal });
+      if (!response.body) throw new ApiFailure('http', `The ${name} came back empty.`, response.status);
+      opts.onOpen?.();
+      await readEventStream(
+        response.body,
+        (event) => {
+          try {
+            onEvent(event);
+          } catch {
+            // skipped, see above
+          }
+        },
+        connection.signal,
+        heardFrom,
+      );
+    } catch (err) {
+      if (!silent) throw err;
+    } finally {
+      clearTimeout(watchdog);
+      opts.signal.removeEventListener('abort', stop);
+    }
+    if (silent) throw new ApiFailure('network', `The ${name} went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
+  }
+
   return {
     onTokenRefused(handler: TokenRefusedHandler): void {
       tokenRefused = handler;
@@ -149,52 +196,38 @@ export function createApiClient(options: ApiClientOptions = {}) {
      * `onOpen` fires once the server has accepted the stream.
      */
     async followActivity(onEntry: (entry: AuditEntry) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
-      const connection = new AbortController();
-      const stop = () => connection.abort();
-      if (opts.signal.aborted) stop();
-      opts.signal.addEventListener('abort', stop, { once: true });
-      let silent = false;
-      let watchdog: ReturnType<typeof setTimeout> | undefined;
-      const heardFrom = () => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => {
-          silent = true;
-          connection.abort();
-        }, ACTIVITY_IDLE_MS);
-      };
-      try {
-        heardFrom();
-        const response = await send('/audit/stream', { doing: 'following recent activity', accept: 'text/event-stream', signal: connection.signal });
-        if (!response.body) throw new ApiFailure('http', 'The activity stream came back empty.', response.status);
-        opts.onOpen?.();
-        await readEventStream(
-          response.body,
-          (event) => {
-            if (event.event !== 'audit') return;
-            try {
-              onEntry(JSON.parse(event.data) as AuditEntry);
-            } catch {
-              // A malformed entry is skipped; the next one still counts.
-            }
-          },
-          connection.signal,
-          heardFrom,
-        );
-      } catch (err) {
-        if (!silent) throw err;
-      } finally {
-        clearTimeout(watchdog);
-        opts.signal.removeEventListener('abort', stop);
-      }
-      if (silent) throw new ApiFailure('network', `The activity stream went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
+      await follow('/audit/stream', 'following recent activity', 'activity stream', opts, (event) => {
+        if (event.event === 'audit') onEntry(JSON.parse(event.data) as AuditEntry);
+      });
     },
 
     hfStatus: () => json<HfStatus>('/huggingface/status', { doing: 'loading Hugging Face access' }),
     hfSave: (request: HfSaveRequest) => json<HfStatus>('/huggingface/token', { method: 'POST', body: request, doing: 'saving a Hugging Face token' }),
     hfClear: () => json<HfStatus>('/huggingface/token', { method: 'DELETE', doing: 'clearing the Hugging Face token' }),
     hfVerify: () => json<HfStatus>('/huggingface/verify', { method: 'POST', doing: 'verifying the Hugging Face token' }),
+    searchModels: (query: string) => json<ModelSearchResult>(`/models/search?q=${encodeURIComponent(query)}`, { doing: `searching the Hub for “${query}”` }),
+    modelDetails: (repo: string, revision?: string) =>
+      json<ModelDetails>(`/models/hub/${repoPath(repo)}${revision ? `?revision=${encodeURIComponent(revision)}` : ''}`, { doing: `loading ${repo}` }),
+    localModels: () => json<LocalModelList>('/models/local', { doing: 'listing the models on the workstation' }),
+    listPulls: async () => (await json<{ pulls: PullInfo[] }>('/models/pulls', { doing: 'loading the pulls' })).pulls,
+    startPull: (request: PullRequest) => json<PullInfo>('/models/pulls', { method: 'POST', body: request, doing: `pulling ${request.repo}` }),
+    pullAction: (id: string, action: 'pause' | 'resume' | 'cancel') => json<PullInfo>(`/models/pulls/${encodeURIComponent(id)}/${action}`, { method: 'POST', doing: `${action === 'pause' ? 'pausing' : action === 'resume' ? 'resuming' : 'cancelling'} a pull` }),
+    deleteModel: (repo: string, revision?: string) =>
+      json<ModelDeleteResult>(`/models/local/${repoPath(repo)}${revision ? `?revision=${encodeURIComponent(revision)}` : ''}`, { method: 'DELETE', doing: `deleting ${repo}` }),
+    /** Follows pull progress and cache changes; same contract as followActivity. */
+    async followModels(handlers: { onPull: (pull: PullInfo) => void; onLocal: (list: LocalModelList) => void }, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      await follow('/models/events', 'following model pulls', 'models stream', opts, (event) => {
+        if (event.event === 'pull') handlers.onPull(JSON.parse(event.data) as PullInfo);
+        else if (event.event === 'local') handlers.onLocal(JSON.parse(event.data) as LocalModelList);
+      });
+    },
     checkModel: (model: string) => json<ModelCheck>('/huggingface/check-model', { method: 'POST', body: { model }, doing: `checking access to ${model}` }),
   };
+}
+
+/** `org/name` as two path segments, each encoded: a name never becomes a path of its own. */
+function repoPath(repo: string): string {
+  return repo.split('/').map(encodeURIComponent).join('/');
 }
 
 async function failureFrom(response: Response): Promise<ApiFailure> {

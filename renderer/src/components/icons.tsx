@@ -3,6 +3,7 @@ import type { ReactElement } from 'react';
 // A handful of 20px stroke icons, drawn inline: no icon font, nothing fetched.
 const PATHS = {
   overview: 'M3 3h6v8H3zM11 3h6v5h-6zM11 10h6v7h-6zM3 13h6v4H3z',
+  models: 'M10 2.5l7 3.5v8l-7 3.5-7-3.5V6zM3 6l7 3.5L17 6M10 9.5v8',
   connection: 'M7 10h6M5.5 13.5a3.5 3.5 0 010-7H8M12 6.5h2.5a3.5 3.5 0 010 7H12',
   huggingface: 'M10 17.5a7.5 7.5 0 100-15 7.5 7.5 0 000 15zM7 8.5v.01M13 8.5v.01M6.8 11.5a3.6 3.6 0 006.4 0',
   tokens: 'M12.5 7.5a3 3 0 11-6 0 3 3 0 016 0zM11.6 9.6l5.4 5.4M14.5 12.5l1.5-1.5M16 14l1.5-1.5',

@@ -30,23 +30,38 @@ export function tokenNameProblem(name: unknown): string | null {
   // A pasted secret must not become a name that is then listed, logged and audited.
   if (/^(hfk|hf|api_org)_[A-Za-z0-9_-]{12,}/i.test(name)) return 'That looks like a token, not a name: pick a short name such as "laptop".';
   if (name.length > 64) return `Token name is ${name.length} characters; the limit is 64.`;
-  if (!NAME_SHAPE.test(name)) return `Token name "${printable(name)}" may only contain letters, digits, "-", "_" and ".".`;
+  // ASCII only: a name travels in URLs, headers, file names and terminals, where look-alike letters deceive.
+  if (!NAME_SHAPE.test(name)) return `Token name "${printable(name)}" may only contain ASCII letters (a-z, A-Z), digits, "-", "_" and ".".`;
   return null;
 }
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
 
-/** "30d", "12h", "90m", "2w", "1y" → milliseconds; null when it is not a duration. */
+/** How an expiry is written; the CLI's help and the error for a bad one both say it. */
+export const DURATION_FORMAT = 'a number and a unit: m (minutes), h (hours), d (days), w (weeks) or y (years), such as 30d';
+
+/** "30d", "12h", "90m", "2w", "1y" → milliseconds ("0d" is 0); null when it is not a duration. */
 export function parseDuration(text: string): number | null {
   const match = /^(\d{1,6})\s*([mhdwy])$/i.exec(text.trim());
   if (!match) return null;
-  const amount = Number(match[1]);
-  if (amount <= 0) return null;
-  return amount * UNITS[match[2]!.toLowerCase()]!;
+  return Number(match[1]) * UNITS[match[2]!.toLowerCase()]!;
 }
 
-/** Shows a user's bad input back without letting control characters into a terminal or log. */
+/** Null when `text` is an expiry a token can have, else why not. */
+export function expiryProblem(text: string): string | null {
+  const ms = parseDuration(text);
+  if (ms === null) return `Expiry "${printable(text)}" is not a duration: use ${DURATION_FORMAT}.`;
+  if (ms === 0) return `Expiry "${printable(text)}" must be longer than zero.`;
+  return null;
+}
+
+/**
+ * Shows a user's bad input back as they typed it (any script: "läptop", "ノート"),
+ * but never a control, format or unassigned character: those could move a
+ * terminal's cursor, reverse the text around them (bidi overrides) or hide.
+ */
 export function printable(text: string, max = 64): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return cut.replace(/[^\x20-\x7e]/g, '?');
+  const chars = Array.from(text);
+  const cut = chars.length > max ? `${chars.slice(0, max).join('')}…` : text;
+  return cut.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu, '?');
 }

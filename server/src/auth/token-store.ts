@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import { SCOPES, type Scope, type TokenInfo } from '../../../shared/api.js';
 import { withFileLock } from '../fs/file-lock.js';
 import { ensurePrivateDir, readTextIfExists, tightenFileMode, writePrivateFileAtomic } from '../fs/private-file.js';
-import { generateApiToken, hashApiToken, parseDuration, tokenNameProblem } from './token-format.js';
+import { expiryProblem, generateApiToken, hashApiToken, parseDuration, tokenNameProblem } from './token-format.js';
 import { httpError } from '../errors.js';
 import { storageError } from '../fs/storage-error.js';
 
@@ -140,9 +140,9 @@ export class TokenStore {
     if (!SCOPES.includes(scope)) throw httpError(400, 'request.invalid', `Unknown scope "${String(scope)}"; use one of ${SCOPES.join(', ')}.`);
     let expires: string | null = null;
     if (options.expires) {
-      const ms = parseDuration(options.expires);
-      if (ms === null) throw httpError(400, 'request.invalid', `Expiry "${options.expires}" is not a duration such as 30d, 12h or 90m.`);
-      expires = isoSeconds(new Date(now.getTime() + ms));
+      const problem = expiryProblem(options.expires);
+      if (problem) throw httpError(400, 'request.invalid', problem);
+      expires = isoSeconds(new Date(now.getTime() + parseDuration(options.expires)!));
     }
     const note = (options.note ?? '').trim();
     if (note.length > 200 || /[\x00-\x1f\x7f]/.test(note)) throw httpError(400, 'request.invalid', 'A note is at most 200 characters, on one line.');

@@ -2,9 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { AUTH_MODES, SCOPES, type AuthMode, type Scope } from '../../../shared/api.js';
 import { isHaloError } from '../errors.js';
 import { StartupError } from '../app.js';
+import { DURATION_FORMAT } from '../auth/token-format.js';
 import { TokenStoreCorruptError } from '../auth/token-store.js';
 import { LockTimeoutError } from '../fs/file-lock.js';
 import { SymlinkRefusedError } from '../fs/private-file.js';
+import { LOG_FORMATS, type LogFormat } from '../log/log-format.js';
 import { redactSecrets } from '../secrets/redact.js';
 import { version } from '../version.js';
 
@@ -29,7 +31,7 @@ let longRunning = false;
 
 export function buildCli(): Command {
   const program = new Command('halo-forge')
-    .description('Halo Forge workstation: the backend, its API tokens and Hugging Face access.')
+    .description('Halo Forge workstation: the backend, its API tokens, Hugging Face access and models.')
     .version(version)
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(redactSecrets(text)) });
@@ -44,8 +46,9 @@ export function buildCli(): Command {
     .option('--insecure-no-auth', 'allow --auth off on a non-loopback address')
     .option('--trust-proxy <cidrs>', 'reverse proxies whose X-Forwarded-For / Forwarded headers are believed (comma-separated)', list)
     .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
-    .option('--log-level <level>', 'fatal, error, warn, info, debug', 'info')
-    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string }) => {
+    .option('--log-level <level>', 'fatal, error, warn, info, debug (debug: a line for every request)', 'info')
+    .addOption(new Option('--log-format <format>', 'pretty: plain lines for a person; json: one JSON object a line, for programs').choices(LOG_FORMATS).default('pretty'))
+    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat }) => {
       longRunning = true;
       const { runServe } = await import('../serve.js');
       await runServe({ ...o, portFallback: o.portFallback ?? false });
@@ -56,7 +59,7 @@ export function buildCli(): Command {
     .command('create <name>')
     .description('Create a token; its secret is printed once.')
     .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
-    .option('--expires <duration>', 'expire after a duration such as 30d, 12h, 90m')
+    .option('--expires <duration>', `expire after a duration: ${DURATION_FORMAT}`)
     .option('--note <text>', 'a note to remember what the token is for')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { scope: Scope; expires?: string; note?: string; json?: boolean }) => (await import('./token.js')).tokenCreate(name, o));
@@ -93,7 +96,44 @@ export function buildCli(): Command {
     .option('--json', 'print JSON')
     .action(async (model: string, o: { json?: boolean }) => (await import('./hf.js')).hfCheck(model, o));
 
+  const models = program.command('models').description('Find, pull and keep Hugging Face models in the shared Hugging Face cache.');
+  models
+    .command('search <query>')
+    .description('Search the Hub by name, org/name or a huggingface.co link.')
+    .option('--limit <n>', 'how many models to list (1-100)', positiveInteger, 20)
+    .option('--json', 'print JSON')
+    .action(async (query: string, o: { json?: boolean; limit: number }) => (await import('./models.js')).modelsSearch(query, o));
+  models
+    .command('pull <repo>')
+    .description('Pull a model (org/name or a huggingface.co link) into the cache; exits 0 only once every chosen file is verified. Ctrl-C keeps the partial files: run the same command to resume.')
+    .option('--revision <rev>', 'branch, tag or commit (default: main)')
+    .option('--include <glob>', 'only files matching this glob (repeatable), e.g. "*Q4_K_M.gguf"', collect)
+    .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collect)
+    .option('--json', 'print the finished pull as JSON, and no progress')
+    .action(async (repo: string, o: { revision?: string; include?: string[]; exclude?: string[]; json?: boolean }) => (await import('./models.js')).modelsPull(repo, o));
+  models
+    .command('list')
+    .description('Everything in the shared Hugging Face cache, whoever pulled it.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./models.js')).modelsList(o));
+  models
+    .command('rm <repo>')
+    .description('Delete a model, or one revision of it, from the cache (files another revision uses are kept).')
+    .option('--revision <rev>', 'only this revision (commit or ref)')
+    .option('--yes', 'do not ask for confirmation (needed when standard input is not a terminal)')
+    .action(async (repo: string, o: { revision?: string; yes?: boolean }) => (await import('./models.js')).modelsRm(repo, o));
+
   return program;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 100) throw new InvalidArgumentError('expected a whole number from 1 to 100');
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** The one place that turns errors into a message and an exit code. */

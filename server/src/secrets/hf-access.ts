@@ -46,8 +46,12 @@ export interface HfAccess {
   /** Asks the Hub now, whatever the cached verdict. */
   verify(): Promise<HfStatus>;
   checkModel(model: string): Promise<ModelCheck>;
+  /** The token in use, for the Models engine's Hub calls; never for a response or a log. */
+  token(): Promise<string | null>;
   /** The environment for a serving or training process: see buildChildEnv. */
   childEnv(base?: NodeJS.ProcessEnv): Promise<NodeJS.ProcessEnv>;
+  /** Resolves once no background verification is in flight: a stopped server writes nothing more. */
+  close(): Promise<void>;
 }
 
 export interface HfAccessOptions {
@@ -210,6 +214,10 @@ class HfAccessService implements HfAccess {
     return this.hub.checkModel(model, r.credential?.token ?? null);
   }
 
+  async token(): Promise<string | null> {
+    return (await this.resolve()).credential?.token ?? null;
+  }
+
   async childEnv(base: NodeJS.ProcessEnv = this.env): Promise<NodeJS.ProcessEnv> {
     const r = await this.resolve();
     return buildChildEnv(base, r.credential?.token ?? null);
@@ -285,6 +293,10 @@ class HfAccessService implements HfAccess {
         ? this.verdictOf(answer)
         : { outcome: 'rejected', username: null, tokenName: null, role: null, canWrite: false, reason: answer.reason, checkedAt: this.now().toISOString() },
     );
+  }
+
+  async close(): Promise<void> {
+    await this.background;
   }
 
   private verifyInBackground(token: string): void {

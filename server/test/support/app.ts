@@ -12,8 +12,15 @@ export interface TestApp {
 export async function buildTestApp(options: AppOptions & { envExtra?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
   const { home, cleanup } = tempHome();
   const env = options.env ?? testEnv(home, { HALOFORGE_KEYRING: 'off', HF_ENDPOINT: 'http://127.0.0.1:9', ...options.envExtra });
-  const app = await buildApp({ logLevel: 'silent', ...options, env });
-  await app.ready();
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ logLevel: 'silent', ...options, env });
+    await app.ready();
+  } catch (err) {
+    // A test that expects the start to fail still leaves nothing behind.
+    cleanup();
+    throw err;
+  }
   return {
     app,
     home,

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './backend-process.js';
 
@@ -73,8 +74,14 @@ ${bind}\ttls ${site.certFile} ${site.keyFile}
 
 /** Why this proxy cannot run here, or null. CI installs both (nginx-light, caddy). */
 export function proxyUnavailable(kind: ProxyKind): string | null {
-  const probe = spawnSync(kind, kind === 'nginx' ? ['-v'] : ['version'], { stdio: 'ignore' });
-  return probe.error ? `${kind} is not installed (apt-get install ${kind === 'nginx' ? 'nginx-light' : 'caddy'})` : null;
+  // Even `caddy version` creates ~/.step (its PKI library's home): the probe gets a throwaway one.
+  const home = mkdtempSync(join(tmpdir(), 'halo-forge-proxy-probe-'));
+  try {
+    const probe = spawnSync(kind, kind === 'nginx' ? ['-v'] : ['version'], { stdio: 'ignore', env: { ...process.env, HOME: home } });
+    return probe.error ? `${kind} is not installed (apt-get install ${kind === 'nginx' ? 'nginx-light' : 'caddy'})` : null;
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** A port nobody listens on at `address` right now. */
