@@ -1,4 +1,4 @@
-import { useEffect, type ReactElement } from 'react';
+import { useEffect, useState, type ReactElement } from 'react';
 import { ScreenHeader } from '../components/ui';
 import { useHuggingFace } from '../stores/huggingface';
 import { adminNeed, useSession } from '../stores/session';
@@ -10,8 +10,13 @@ import { ModelAccessCard } from './huggingface/model-access-card';
 export function HuggingFaceScreen(): ReactElement {
   const load = useHuggingFace((s) => s.load);
   const dismissOutcome = useHuggingFace((s) => s.dismissOutcome);
-  // Not connected: pasting a token is the one thing to do, so its form comes first.
-  const notConnected = useHuggingFace((s) => s.status !== null && !s.status.present);
+  // Not connected: pasting a token is the one thing to do, so its form comes first. Decided once per
+  // visit: cards that swapped places under the user after "Save and verify" would lose their focus.
+  const present = useHuggingFace((s) => (s.status === null ? null : s.status.present));
+  const [formFirst, setFormFirst] = useState<boolean | null>(null);
+  useEffect(() => {
+    if (formFirst === null && present !== null) setFormFirst(!present);
+  }, [formFirst, present]);
   const why = useSession(adminNeed);
   useEffect(() => {
     void load();
@@ -36,7 +41,7 @@ export function HuggingFaceScreen(): ReactElement {
                 </p>
               </Card>
             </>
-          ) : notConnected ? (
+          ) : formFirst ? (
             <>
               <HfTokenCard />
               <HfStatusCard />
