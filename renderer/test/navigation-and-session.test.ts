@@ -110,7 +110,7 @@ describe('the session', () => {
     unreachableBackend();
     await useSession.getState().load();
     expect(authState(useSession.getState())).toBe('unreachable');
-    expect(useSession.getState().problem?.title).toBe('Server unreachable');
+    expect(useSession.getState().problem?.title).toBe('Workstation unreachable');
     expect(useNavigation.getState().route).toBe('overview');
   });
 

@@ -243,7 +243,7 @@ export function adminNeed(state: Pick<SessionState, 'session' | 'refused'>): str
   if (canAdminister(state)) return null;
   const session = state.session;
   const token = session?.token;
-  if (token) return `This browser signs in with “${token.name}”, a ${token.scope} token: this needs a token with the admin scope.`;
+  if (token) return `This browser signs in with “${token.name}”, ${token.scope === 'read' ? 'a' : 'an'} ${token.scope} token: this needs a token with the admin scope.`;
   if (session && !session.authRequired) return null;
   if (session?.local) return 'This workstation asks every browser for an API token, this computer’s too: this needs one with the admin scope.';
   return 'This needs an API token with the admin scope. Paste one on the Connection screen.';
