@@ -44,7 +44,7 @@ test('a workstation that needs a token says so, refuses a wrong one with its rea
 
   await openScreen(page, 'Overview');
   await expect(page.getByTestId('overview-auth')).toHaveText('Token stored');
-  await expect(page.getByTestId('overview-remote')).toHaveText('Off');
+  await expect(page.getByTestId('overview-connection')).toContainText('Remote access off');
   await openScreen(page, 'Connection');
   await expect(page.getByTestId('activity-live')).toHaveText('Live');
   await expect(page.getByTestId('activity-list')).toContainText('Failed attempt from 127.0.0.1');

@@ -4,12 +4,14 @@ import { defineConfig } from 'rolldown';
 // dist/backend/. keytar stays external: it is a native module, loaded if present.
 // The other entries are child processes of the backend: the embedded model runtime
 // (node-llama-cpp stays external: native, with its prebuilt binaries beside it), and
-// the guard that makes an external runtime (llama-server, vllm) die with the backend.
+// the guard that makes an external runtime (llama-server, vllm) die with the backend, and the
+// keeper that runs one training or evaluation job (issue 14's runs) and redacts its output.
 export default defineConfig({
   input: {
     'halo-forge': 'server/src/cli/run.ts',
     'serving-runtime': 'server/src/serving/embedded/runtime-main.ts',
     'runtime-guard': 'server/src/serving/runtime-guard.ts',
+    'run-keeper': 'server/src/runs/run-keeper.ts',
   },
   platform: 'node',
   external: ['keytar', 'node-llama-cpp', /^node:/],

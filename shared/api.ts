@@ -2,13 +2,16 @@
 // and the desktop shell (electron/). It imports nothing, so any of them may
 // import it without reaching into another's room.
 import type { ModelErrorCode } from './models.js';
+import type { ServingErrorCode } from './serving.js';
+import type { RunErrorCode } from './runs.js';
 
 /** The localStorage key the spec names, so automation can pre-seed it. */
 export const API_TOKEN_STORAGE_KEY = 'halo-forge:api-token';
 
 export const API_PREFIX = '/api/public';
 
-export const SCOPES = ['admin', 'operate', 'read'] as const;
+/** inference: the OpenAI API (/v1) only, the token for an OpenAI client on another machine. */
+export const SCOPES = ['admin', 'operate', 'read', 'inference'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const AUTH_MODES = ['auto', 'on', 'off'] as const;
@@ -43,7 +46,9 @@ export type ErrorCode =
   /** The disk failed the write: nothing was saved (HTTP 503). */
   | 'storage.failed'
   | 'internal'
-  | ModelErrorCode;
+  | ModelErrorCode
+  | ServingErrorCode
+  | RunErrorCode;
 
 export interface ApiError {
   error: ErrorCode;
@@ -144,7 +149,9 @@ export type AuditEvent =
   | 'remote.enabled'
   | 'remote.disabled'
   | 'hf.saved'
-  | 'hf.cleared';
+  | 'hf.cleared'
+  | 'run.started'
+  | 'run.stopped';
 
 export interface AuditEntry {
   time: string;

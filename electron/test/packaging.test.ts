@@ -140,6 +140,23 @@ describe.skipIf(skipReason !== null)('the packaged app (electron-builder --dir, 
     expect(existsSync(join(appDir, 'resources', 'app.asar.unpacked', 'node_modules', 'keytar', 'lib', 'keytar.js'))).toBe(true);
   });
 
+  it('unpacks node-llama-cpp and llama.cpp\'s CPU binaries and the runtime\'s entry; leaves the CUDA and Vulkan builds out', () => {
+    const unpackedDir = join(appDir, 'resources', 'app.asar.unpacked');
+    expect(asar.statFile(archive, 'node_modules/node-llama-cpp/package.json')).toMatchObject({ unpacked: true });
+    expect(existsSync(join(unpackedDir, 'node_modules', 'node-llama-cpp', 'package.json'))).toBe(true);
+    const cpu = files.filter((f) => /^node_modules\/@node-llama-cpp\/linux-x64\/bins\/.+\.node$/.test(f));
+    expect(cpu.length).toBeGreaterThan(0);
+    for (const binary of cpu) expect(existsSync(join(unpackedDir, binary)), binary).toBe(true);
+    expect(files.filter((f) => /^node_modules\/@node-llama-cpp\/[^/]*(cuda|vulkan)/.test(f))).toEqual([]);
+    expect(existsSync(join(unpackedDir, 'node_modules', '@node-llama-cpp', 'linux-x64-cuda'))).toBe(false);
+    expect(existsSync(join(unpackedDir, 'node_modules', '@node-llama-cpp', 'linux-x64-vulkan'))).toBe(false);
+    // The runtime's entry and the chunks it imports, readable by a process that cannot read an asar.
+    const entry = join(unpackedDir, 'dist', 'backend', 'serving-runtime.mjs');
+    expect(existsSync(entry)).toBe(true);
+    for (const [, chunk] of readFileSync(entry, 'utf8').matchAll(/from\s*"(\.\/chunks\/[^"]+)"/g)) expect(existsSync(join(unpackedDir, 'dist', 'backend', chunk!)), chunk).toBe(true);
+    expect(existsSync(join(unpackedDir, 'dist', 'backend', 'runtime-guard.mjs'))).toBe(true);
+  });
+
   it('names the executable halo-forge and turns off RunAsNode, NODE_OPTIONS and --inspect', () => {
     const binary = readFileSync(join(appDir, 'halo-forge'));
     const at = binary.indexOf(FUSE_SENTINEL) + FUSE_SENTINEL.length;

@@ -1,5 +1,5 @@
-import { useEffect, useRef, type ReactElement } from 'react';
-import { Badge } from './components/ui';
+import { lazy, Suspense, useEffect, useRef, type ComponentType, type ReactElement } from 'react';
+import { Badge, Spinner } from './components/ui';
 import { Icon, LogoMark, type IconName } from './components/icons';
 import { TokenSecretDialog } from './components/token-secret-dialog';
 import { SessionProblemBanner } from './components/session-problem-banner';
@@ -15,14 +15,17 @@ import { HuggingFaceScreen } from './screens/huggingface';
 import { ModelsScreen } from './screens/models';
 import { ApiTokensScreen } from './screens/api-tokens';
 
+// Loaded when first opened: the chat and its styles stay out of the first page load.
+const PlaygroundScreen = lazy(() => import('./screens/playground').then((m) => ({ default: m.PlaygroundScreen })));
+
 // Partial on purpose: a screen added to ROUTES shows in the nav (sidebar and phone tab bar) with a default icon and its title.
-const ROUTE_ICONS: Partial<Record<Route, IconName>> = { overview: 'overview', models: 'models', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+const ROUTE_ICONS: Partial<Record<Route, IconName>> = { overview: 'overview', models: 'models', playground: 'chat', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
 /** The phone's tab bar has ~55 px per item: the few long titles get a short form there. */
 const SHORT_TITLES: Partial<Record<Route, string>> = { huggingface: 'HF', tokens: 'Tokens' };
 
 /** How often the dashboard asks whether the workstation is still there (and the token still good). */
 const HEARTBEAT_MS = 4_000;
-const SCREENS: Record<Route, () => ReactElement> = { overview: OverviewScreen, models: ModelsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
+const SCREENS: Record<Route, ComponentType> = { overview: OverviewScreen, models: ModelsScreen, playground: PlaygroundScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
   const route = useNavigation((s) => s.route);
@@ -189,7 +192,9 @@ export function App(): ReactElement {
           </header>
           <main id="main" className="screen">
             <Banners />
-            <Screen key={recoveries} />
+            <Suspense fallback={<Spinner label="Loading" />}>
+              <Screen key={recoveries} />
+            </Suspense>
           </main>
         </div>
       </div>

@@ -17,20 +17,30 @@ import { prettyLines, type LogFormat } from './log/log-format.js';
 import { QuietRequestLog } from './log/request-log.js';
 import { Exposure } from './net/exposure.js';
 import { answerClientError, createHttpServer } from './net/http-server.js';
-import { auditLogPath, configPath, tokenStorePath } from './paths.js';
-import { authGate, isApiRequest } from './plugins/auth-gate.js';
+import { auditLogPath, configPath, haloHome, tokenStorePath } from './paths.js';
+import { authGate, isApiRequest, OPENAI_PREFIX } from './plugins/auth-gate.js';
 import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
+import { machineRoutes } from './routes/machine.js';
+import { MachineMonitor } from './machine/machine-monitor.js';
+import { resolveHubCache } from './models/cache-dir.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
 import { modelRoutes } from './routes/models.js';
+import { openAiRoutes } from './routes/openai.js';
+import { servingRoutes } from './routes/serving.js';
+import { ServingManager, type ServingManagerOptions } from './serving/serving-manager.js';
+import { hubAccessOf } from './serving/hub-access.js';
+import { servingChoices, type ServingChoices } from './serving/serving-settings.js';
 import { createModelService } from './models/model-service.js';
 import type { ModelService } from './models/service.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { runRoutes } from './routes/runs.js';
+import { createRuns } from './runs/create-runs.js';
 import { createHfAccess, type HfAccess } from './secrets/hf-access.js';
 import { hubUrl } from './secrets/hub-client.js';
 import { redactSecrets, registerSecret } from './secrets/redact.js';
-import { projectRoot } from './version.js';
+import { projectRoot, version } from './version.js';
 import { AJV_OPTIONS, openBodyProblem, validationMessage, type SchemaError } from './request-validation.js';
 
 export interface AppOptions {
@@ -55,6 +65,10 @@ export interface AppOptions {
   models?: ModelService;
   /** The built dashboard; default dist/renderer. */
   dashboardDir?: string;
+  /** Serving: the idle TTL, the cap, runtime settings (tests: supervisor timeouts). The rest comes from the context. */
+  serving?: Partial<Omit<ServingManagerOptions, 'home' | 'env' | 'localModels' | 'hfToken'>>;
+  /** `serve --model-ttl 30m|never --max-models N`; config.json's "serving" section otherwise. */
+  servingChoices?: { modelTtl?: string; maxModels?: string };
 }
 
 /** Random characters an environment token needs after "hfk_": short values are guessable and slip past log redaction. */
@@ -126,8 +140,10 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     throw new StartupError((err as Error).message, `Token store: ${store.path}`);
   }
   const settings = new SettingsFile(configPath(env));
+  let choices: ServingChoices;
   try {
-    settings.read();
+    const saved = settings.read();
+    choices = servingChoices(options.servingChoices ?? {}, saved);
   } catch (err) {
     throw new StartupError((err as Error).message, `Settings: ${settings.path}`);
   }
@@ -222,8 +238,38 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     }),
     hf,
     models,
+    serving: new ServingManager({
+      home: haloHome(env),
+      env,
+      localModels: () => models.listLocal(),
+      // Resolved at each launch, so a token saved after startup reaches the next runtime.
+      hfToken: async () => (await hf.childEnv({})).HF_TOKEN ?? null,
+      hubAccess: (repo) => hubAccessOf(hf, repo),
+      log: (line) => app.log.info(line),
+      ttlMs: choices.ttlMs,
+      maxLoaded: choices.maxLoaded,
+      runtimes: {
+        ...(choices.threads !== undefined ? { embedded: { threads: choices.threads } } : {}),
+        ...(choices.executables?.['llama-server'] ? { 'llama-server': { executable: choices.executables['llama-server'] } } : {}),
+        ...(choices.executables?.vllm ? { vllm: { executable: choices.executables.vllm } } : {}),
+      },
+      ...options.serving,
+    }),
     bind: { host, port: options.port ?? 8000 },
     trustedProxies,
+    ...createRuns(env, hf, (message) => app.log.warn(message)),
+    machine: new MachineMonitor({
+      connection: () => ({ bind: `${ctx.bind.host}:${ctx.bind.port}`, remote: ctx.exposure.state().enabled, authMode: mode, version }),
+      cacheDir: () => resolveHubCache(env),
+      models,
+      runtimes: {
+        list: () => ({
+          available: true,
+          running: ctx.serving.running().map((m) => ({ id: m.model, model: m.repo, runtime: m.runtime, state: m.state, memoryBytes: m.memoryBytes, tokensPerSecond: m.tokensPerSecond })),
+        }),
+      },
+      log: (message) => app.log.warn(message),
+    }),
   };
   app.decorate('halo', ctx);
   for (const warning of [...store.warnings, ...settings.warnings]) app.log.warn(warning);
@@ -272,11 +318,15 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       await api.register(connectionRoutes);
       await api.register(auditRoutes);
       await api.register(huggingfaceRoutes);
+      await api.register(runRoutes);
       await api.register(modelRoutes);
+      await api.register(servingRoutes);
+      await api.register(machineRoutes);
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'request.invalid', message: `No API route ${request.method} ${request.url.split('?')[0]}.` }));
     },
     { prefix: API_PREFIX },
   );
+  await app.register(openAiRoutes, { prefix: OPENAI_PREFIX });
 
   const dashboardDir = options.dashboardDir ?? join(projectRoot, 'dist', 'renderer');
   if (existsSync(join(dashboardDir, 'index.html'))) {
@@ -289,7 +339,11 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   }
 
   app.addHook('onClose', async () => {
+    ctx.machine.close();
     await ctx.exposure.close();
+    // Stopping the backend stops its runtimes (a kill -9 is the runtimes' own parent watch's job).
+    await ctx.serving.close();
+    await ctx.runs.close();
     await ctx.models.close();
     // A verification still talking to the Hub would write its verdict after the stop.
     await ctx.hf.close();

@@ -6,6 +6,7 @@ import type { LogFormat } from './log/log-format.js';
 import { isWildcard, externalAddresses, urlFor } from './net/interfaces.js';
 import { auditLogPath } from './paths.js';
 import { redactSecrets } from './secrets/redact.js';
+import { removeBackendRecord, writeBackendRecord } from './serving/backend-record.js';
 import { hasSupervisor, onSupervisorMessage, tellSupervisor } from './supervisor-channel.js';
 
 export interface ServeOptions {
@@ -21,6 +22,12 @@ export interface ServeOptions {
   logLevel?: string;
   /** Default `pretty`: `serve` is a person's command; a program asks for `json`. */
   logFormat?: LogFormat;
+  /** `--model REPO[:FILE]`: load this model once listening (headless servers). */
+  model?: string;
+  /** `--model-ttl 30m|never`: idle models are unloaded after this (default 60m, or config.json). */
+  modelTtl?: string;
+  /** `--max-models N`: at most this many models loaded at once (default 2). */
+  maxModels?: string;
   /** Restore remote access from config.json (default true). */
   restoreRemoteAccess?: boolean;
 }
@@ -60,6 +67,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     allowedHosts: opts.allowedHosts,
     logLevel: opts.logLevel,
     logFormat,
+    servingChoices: { modelTtl: opts.modelTtl, maxModels: opts.maxModels },
   };
   const app = await buildApp(appOptions);
   const ctx = app.halo;
@@ -132,8 +140,28 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   }
 
   ctx.store.watch();
+  // The CLI's `models run`, `models stop` and `ps` find this backend through its record (loopback only).
+  const recorded = isWildcard(opts.host) || isLoopbackAddress(opts.host) || opts.host === 'localhost';
+  if (recorded) {
+    try {
+      writeBackendRecord(ctx.env, { pid: process.pid, url: localUrl, port: ctx.bind.port, startedAt: new Date().toISOString() });
+    } catch (err) {
+      app.log.warn(`Could not record this backend's address for the CLI (${(err as Error).message}); halo-forge models run and ps will not find it.`);
+    }
+  }
+  if (opts.model) {
+    const model = opts.model;
+    say(`Loading ${model} (--model)...`);
+    ctx.serving.run({ model }, 'startup').then(
+      (m) => say(`${m.model} is ready on ${localUrl}v1 (runtime ${m.runtime}).`),
+      (err: Error) => app.log.error(`--model ${model}: ${err.message}`),
+    );
+  }
   let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= app.close().then(() => undefined));
+  const stop = () =>
+    (stopping ??= app.close().then(() => {
+      if (recorded) removeBackendRecord(ctx.env);
+    }));
   return { app, url: localUrl, port: ctx.bind.port, stop };
 }
 

@@ -66,7 +66,8 @@ function portsFrom(first: number) {
   };
 }
 
-describe('the runtime supervisor with the embedded runtime', () => {
+// Each test starts node-llama-cpp at least once (4–11 s on a busy 2-core machine), some twice.
+describe('the runtime supervisor with the embedded runtime', { timeout: 120_000 }, () => {
   it('records a crash with its exit and log tail, then restarts the runtime with backoff', async () => {
     const supervisor = made.make(options(embedded()));
     const first = await supervisor.start();
@@ -174,9 +175,9 @@ describe('external runtimes (fake llama-server and vllm)', () => {
   it('kills a runtime that is not ready in time, and gives up after the restart limit', async () => {
     const record = join(home.home, 'never-record.json');
     const base = options(fakeLlama());
-    const supervisor = made.make({ ...base, env: { ...base.env, FAKE_RUNTIME: 'never-ready', FAKE_RECORD: record }, readyTimeoutMs: 1_000, maxRestarts: 1 });
+    const supervisor = made.make({ ...base, env: { ...base.env, FAKE_RUNTIME: 'never-ready', FAKE_RECORD: record }, readyTimeoutMs: 3_000, maxRestarts: 1 });
     const state = await supervisor.start();
-    expect(state).toMatchObject({ phase: 'crashed', restartInMs: null, reason: expect.stringContaining('The llama-server runtime did not become ready within 1 s.') });
+    expect(state).toMatchObject({ phase: 'crashed', restartInMs: null, reason: expect.stringContaining('The llama-server runtime did not become ready within 3 s.') });
     expect(state.phase === 'crashed' && state.reason).toContain('It stopped 2 times in a row');
     expect(state.phase === 'crashed' && state.logTail).toContain('fake llama-server listening');
     await waitFor(() => !isAlive(recorded(record).pid), 5_000, 'the fake runtime to be gone');
@@ -238,7 +239,7 @@ describe('external runtimes (fake llama-server and vllm)', () => {
   });
 });
 
-describe('parent death', () => {
+describe('parent death', { timeout: 90_000 }, () => {
   it.each(['embedded', 'llama-server'])('a kill -9 of the process that supervises a %s runtime leaves no runtime running', async (runtime) => {
     const builtSupervisor = join(ROOT, 'dist', 'server', 'src', 'serving', 'runtime-supervisor.js');
     if (!existsSync(builtSupervisor)) throw new Error(`${builtSupervisor} is missing: run "npm run build" first`);

@@ -15,8 +15,10 @@ import {
   type TokenCreateRequest,
   type TokenInfo,
 } from '../../../shared/api';
+import type { MachineSnapshot, PullSummary } from '../../../shared/machine';
 import type { LocalModelList, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models';
-import { ApiFailure } from './failure';
+import type { OpenAiErrorBody, RunningModel, RunRequest, RuntimeLogEvent, ServingApiError, ServingStatus, StopRequest } from '../../../shared/serving';
+import { ApiFailure, type FailureCode } from './failure';
 import { readEventStream, type ServerSentEvent } from './event-stream';
 
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
@@ -45,12 +47,17 @@ interface CallOptions {
   token?: string | null;
   signal?: AbortSignal;
   accept?: string;
+  /** Where `path` lives: the dashboard's API by default, '' for the OpenAI API at /v1 (same gate, same token). */
+  prefix?: string;
 }
 
 const API_TOKEN_PREFIX = 'hfk_';
 // The server sends a keepalive every 15 s. After a sleep or a network change a
 // dead connection never ends a read, so three missed keepalives count as a drop.
 export const ACTIVITY_IDLE_MS = 45_000;
+/** Five missed machine snapshots. */
+export const MACHINE_IDLE_MS = 10_000;
+export type MachineStreamEvent = { type: 'machine'; snapshot: MachineSnapshot } | { type: 'pulls'; pulls: PullSummary[] };
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
@@ -81,7 +88,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await doFetch(`${origin()}${API_PREFIX}${path}`, {
+      response = await doFetch(`${origin()}${call.prefix ?? API_PREFIX}${path}`, {
         method: call.method ?? 'GET',
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
@@ -110,7 +117,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
    * ACTIVITY_IDLE_MS. `onOpen` fires once the server has accepted the stream.
    * A malformed event is skipped; the next one still counts.
    */
-  async function follow(path: string, doing: string, name: string, opts: { signal: AbortSignal; onOpen?: () => void }, onEvent: (event: ServerSentEvent) => void): Promise<void> {
+  async function follow(path: string, doing: string, name: string, opts: { signal: AbortSignal; onOpen?: () => void }, onEvent: (event: ServerSentEvent) => void, idleMs = ACTIVITY_IDLE_MS): Promise<void> {
     const connection = new AbortController();
     const stop = () => connection.abort();
     if (opts.signal.aborted) stop();
@@ -122,7 +129,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
       watchdog = setTimeout(() => {
         silent = true;
         connection.abort();
-      }, ACTIVITY_IDLE_MS);
+      }, idleMs);
     };
     try {
       heardFrom();
@@ -147,7 +154,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
       clearTimeout(watchdog);
       opts.signal.removeEventListener('abort', stop);
     }
-    if (silent) throw new ApiFailure('network', `The ${name} went silent for ${ACTIVITY_IDLE_MS / 1000} s; reconnecting.`);
+    if (silent) throw new ApiFailure('network', `The ${name} went silent for ${idleMs / 1000} s; reconnecting.`);
   }
 
   return {
@@ -201,6 +208,26 @@ export function createApiClient(options: ApiClientOptions = {}) {
       });
     },
 
+    machine: () => json<MachineSnapshot>('/machine', { doing: 'reading the workstation' }),
+    /**
+     * Follows the machine stream until it ends (resolves) or fails (rejects).
+     * A snapshot arrives every ~2 s, so MACHINE_IDLE_MS of silence means the
+     * connection is gone even when no error says so.
+     */
+    async followMachine(onEvent: (event: MachineStreamEvent) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      await follow(
+        '/machine/events',
+        'following the workstation',
+        'machine stream',
+        opts,
+        (event) => {
+          if (event.event === 'machine') onEvent({ type: 'machine', snapshot: JSON.parse(event.data) as MachineSnapshot });
+          else if (event.event === 'pulls') onEvent({ type: 'pulls', pulls: JSON.parse(event.data) as PullSummary[] });
+        },
+        MACHINE_IDLE_MS,
+      );
+    },
+
     hfStatus: () => json<HfStatus>('/huggingface/status', { doing: 'loading Hugging Face access' }),
     hfSave: (request: HfSaveRequest) => json<HfStatus>('/huggingface/token', { method: 'POST', body: request, doing: 'saving a Hugging Face token' }),
     hfClear: () => json<HfStatus>('/huggingface/token', { method: 'DELETE', doing: 'clearing the Hugging Face token' }),
@@ -221,6 +248,43 @@ export function createApiClient(options: ApiClientOptions = {}) {
         else if (event.event === 'local') handlers.onLocal(JSON.parse(event.data) as LocalModelList);
       });
     },
+    servingStatus: () => json<ServingStatus>('/serving', { doing: 'loading the running models' }),
+    runModel: (request: RunRequest) => json<RunningModel>('/serving/run', { method: 'POST', body: request, doing: `running ${request.model}` }),
+    stopModel: (request: StopRequest) => json<RunningModel>('/serving/stop', { method: 'POST', body: request, doing: `stopping ${request.model}` }),
+    /** The whole serving status on every change; same contract as followActivity. */
+    async followServing(onStatus: (status: ServingStatus) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      await follow('/serving/events', 'following the running models', 'serving stream', opts, (event) => {
+        if (event.event !== 'status') return;
+        // The contract's route list says the data is the status, its ServingEvent type wraps it: read both.
+        const data = JSON.parse(event.data) as ServingStatus | { status: ServingStatus };
+        onStatus('status' in data ? data.status : data);
+      });
+    },
+    /** A runtime's log (redacted by the backend): its tail, then live lines. */
+    async followRuntimeLog(model: string, onText: (text: string) => void, opts: { signal: AbortSignal; onOpen?: () => void }): Promise<void> {
+      await follow(`/serving/log?model=${encodeURIComponent(model)}`, `following the log of ${model}`, 'runtime log', opts, (event) => {
+        if (event.event === 'log') onText((JSON.parse(event.data) as RuntimeLogEvent).text);
+      });
+    },
+    /** The models /v1 serves (running, and downloaded ones it loads just in time): what an inference token may list. */
+    v1Models: async () => (await json<{ data: { id: string; state?: string }[] }>('/v1/models', { prefix: '', doing: 'listing the models' })).data.map((m) => ({ model: m.id, loaded: m.state === 'loaded' })),
+    /**
+     * Streams a chat completion from /v1, with the stored token as on
+     * /api/public. Resolves with the response body's event stream; an abort
+     * of `signal` closes the connection, which cancels the generation.
+     */
+    async chatCompletionStream(request: ChatCompletionRequest, onData: (data: string) => void, signal: AbortSignal): Promise<void> {
+      const response = await send('/v1/chat/completions', {
+        prefix: '',
+        method: 'POST',
+        body: { ...request, stream: true },
+        accept: 'text/event-stream',
+        signal,
+        doing: `chatting with ${request.model}`,
+      });
+      if (!response.body) throw new ApiFailure('http', 'The answer came back empty.', response.status);
+      await readEventStream(response.body, (event) => onData(event.data), signal);
+    },
     checkModel: (model: string) => json<ModelCheck>('/huggingface/check-model', { method: 'POST', body: { model }, doing: `checking access to ${model}` }),
   };
 }
@@ -232,16 +296,33 @@ function repoPath(repo: string): string {
 
 async function failureFrom(response: Response): Promise<ApiFailure> {
   const retryAfter = Number(response.headers.get('retry-after')) || null;
-  let body: Partial<ApiError> | null = null;
+  let body: Partial<ApiError & ServingApiError> | Partial<OpenAiErrorBody> | null = null;
   try {
-    body = (await response.json()) as Partial<ApiError>;
+    body = (await response.json()) as Partial<ApiError & ServingApiError> | Partial<OpenAiErrorBody>;
   } catch {
     body = null;
   }
-  if (body && typeof body.error === 'string' && typeof body.message === 'string') {
-    return new ApiFailure(body.error, body.message, response.status, retryAfter);
+  if (body && typeof body.error === 'string' && 'message' in body && typeof body.message === 'string') {
+    return new ApiFailure(body.error, body.message, response.status, retryAfter, 'access' in body ? (body.access ?? null) : null);
+  }
+  // /v1 answers in OpenAI's shape, so that SDKs show its errors.
+  if (body && typeof body.error === 'object' && body.error && typeof body.error.message === 'string') {
+    const { code, message, access } = body.error;
+    return new ApiFailure((code ?? 'http') as FailureCode, message, response.status, retryAfter, access ?? null);
   }
   return new ApiFailure('http', `The workstation answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`, response.status, retryAfter);
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  max_tokens?: number;
+  temperature?: number;
 }
 
 /** The dashboard's client: same origin, token from localStorage. */

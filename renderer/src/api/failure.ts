@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../../shared/api';
+import type { AccessMissing } from '../../../shared/serving';
 
 /** A failed API call: the backend's stable code, or what went wrong before it could answer. */
 export type FailureCode = ErrorCode | 'network' | 'http' | 'not_a_token';
@@ -20,6 +21,8 @@ export class ApiFailure extends Error {
     readonly status = 0,
     /** Seconds, from Retry-After on 429. */
     readonly retryAfter: number | null = null,
+    /** A model could not be served because access is missing: what the person can do about it. */
+    readonly access: AccessMissing | null = null,
   ) {
     super(message);
     this.name = 'ApiFailure';
@@ -52,6 +55,18 @@ const TITLES: Partial<Record<FailureCode, string>> = {
   'hf.env_token': 'Held by the environment',
   'hf.storage_failed': 'Could not store the token',
   'hf.invalid_model': 'Not a model id',
+  'serving.not_downloaded': 'Not downloaded',
+  'serving.incomplete': 'Download unfinished',
+  'serving.ambiguous': 'Several model files',
+  'serving.unsupported': 'Not runnable here',
+  'serving.unknown_runtime': 'Unknown runtime',
+  'serving.not_installed': 'Runtime not installed',
+  'serving.context_too_large': 'Context too large',
+  'serving.too_many': 'Too many models loaded',
+  'serving.memory': 'Not enough memory',
+  'serving.failed': 'The model failed to start',
+  'serving.not_running': 'Not running',
+  'serving.runtime_gone': 'The model stopped answering',
   'storage.full': 'The workstation’s disk is full',
   'storage.read_only': 'The workstation’s disk is read-only',
   'storage.denied': 'The workstation cannot write its files',

@@ -22,6 +22,11 @@ const PATHS = {
   key: 'M12.5 7.5a3 3 0 11-6 0 3 3 0 016 0zM11.6 9.6l5.4 5.4M14.5 12.5l1.5-1.5',
   activity: 'M2 10h3.5l2.5-6 4 12 2.5-6H18',
   qr: 'M3 3h5v5H3zM12 3h5v5h-5zM3 12h5v5H3zM12 12h2v2h-2zM15 15h2v2h-2zM15 12h2M12 15v2',
+  chat: 'M3 4h14v9.5H9l-4 3v-3H3zM6.5 8h7M6.5 10.5h4.5',
+  play: 'M6 4l10 6-10 6z',
+  stop: 'M5 5h10v10H5z',
+  send: 'M3 10l14-6-5 13-2.5-5.5zM9.5 11.5L17 4',
+  log: 'M4 4h12M4 8h12M4 12h8M4 16h10',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -7,6 +7,7 @@ import { LocalModelsCard } from './models/local-models';
 import { ModelPage } from './models/model-page';
 import { PullProgress } from './models/pull-progress';
 import { SearchCard } from './models/search-card';
+import { RunningModelsCard } from './models/serving-controls';
 
 /** Pulls of models other than the one on screen, still running or stopped part-way. */
 function OtherPulls({ canOperate }: { canOperate: boolean }): ReactElement | null {
@@ -51,6 +52,7 @@ export function ModelsScreen(): ReactElement {
         <SearchCard />
         <ModelPage canOperate={operate} />
         <OtherPulls canOperate={operate} />
+        <RunningModelsCard />
         <LocalModelsCard canOperate={operate} />
       </div>
     </>

@@ -1,12 +1,16 @@
-import { useEffect, type ReactElement, type ReactNode } from 'react';
+import { useEffect, type ReactElement } from 'react';
 import { Badge, ScreenHeader } from '../components/ui';
-import { Icon, type IconName } from '../components/icons';
 import { useConnection } from '../stores/connection';
 import { useHuggingFace } from '../stores/huggingface';
+import { useMachine } from '../stores/machine';
 import { authState, useSession, type AuthState } from '../stores/session';
 import { hfAccessSummary, type Tone } from '../lib/huggingface';
-import { isLoopbackHost } from '../lib/format';
 import type { Route } from '../stores/navigation';
+import { ConnectionLine } from './overview/connection-line';
+import { GpuPanel } from './overview/gpu-panel';
+import { MachinePanel } from './overview/machine-panel';
+import { ModelsPanel, RuntimesPanel } from './overview/models-panel';
+import { Panel } from './overview/panel';
 
 export const AUTH_WORDS: Record<AuthState, { tone: Tone; label: string }> = {
   checking: { tone: 'neutral', label: 'Checking…' },
@@ -18,53 +22,15 @@ export const AUTH_WORDS: Record<AuthState, { tone: Tone; label: string }> = {
   failed: { tone: 'danger', label: 'Check failed' },
 };
 
-function StatCard({ icon, label, children, detail, link, wide }: { icon: IconName; label: string; children: ReactNode; detail?: ReactNode; link?: { route: Route; text: string }; wide?: boolean }): ReactElement {
-  return (
-    <section className={wide ? 'stat stat--wide' : 'stat'} aria-label={label}>
-      <div className="stat__head">
-        <span className="stat__icon">
-          <Icon name={icon} size={18} />
-        </span>
-        <h2 className="stat__label">{label}</h2>
-      </div>
-      <div className="stat__value">{children}</div>
-      {detail ? <p className="stat__detail">{detail}</p> : null}
-      {link ? (
-        <a className="stat__link" href={`#/${link.route}`}>
-          {link.text} <span aria-hidden="true">→</span>
-        </a>
-      ) : null}
-    </section>
-  );
-}
-
-function ModeCard(): ReactElement {
-  const local = isLoopbackHost(location.hostname);
-  const desktop = typeof window.haloForge !== 'undefined';
-  return (
-    <StatCard icon={local ? 'monitor' : 'globe'} label="Mode" detail={desktop ? 'In the desktop app' : local ? 'In a browser on the workstation' : 'In a browser on another device'}>
-      <span className="stat__big">{local ? 'This computer' : 'Remote workstation'}</span>
-    </StatCard>
-  );
-}
-
-function OriginCard(): ReactElement {
-  const version = useSession((s) => s.version);
-  return (
-    <StatCard icon="connection" label="Dashboard talks to" detail={version ? `Halo Forge ${version}` : 'Every request goes to this address'}>
-      <code className="stat__mono" data-testid="overview-origin">
-        {location.origin}
-      </code>
-    </StatCard>
-  );
-}
-
-function AuthCard(): ReactElement {
+function AccessPanel(): ReactElement {
   const state = useSession(authState);
   const tokenName = useSession((s) => s.session?.token?.name);
   const tokenScope = useSession((s) => s.session?.token?.scope);
+  const hfStatus = useHuggingFace((s) => s.status);
+  const hfError = useHuggingFace((s) => s.error);
   const words = AUTH_WORDS[state];
-  const detail =
+  const hf = hfError && !hfStatus ? { tone: 'neutral' as const, label: 'Unknown' } : hfAccessSummary(hfStatus);
+  const who =
     state === 'token-stored'
       ? `Signed in with “${tokenName}” (${tokenScope} scope)`
       : state === 'not-needed'
@@ -75,39 +41,23 @@ function AuthCard(): ReactElement {
             ? 'The stored token no longer works'
             : undefined;
   return (
-    <StatCard icon="shield" label="Authentication" detail={detail} link={{ route: 'connection', text: 'Connection' }}>
-      <span data-testid="overview-auth">
-        <Badge tone={words.tone}>{words.label}</Badge>
-      </span>
-    </StatCard>
-  );
-}
-
-function HuggingFaceCard(): ReactElement {
-  const status = useHuggingFace((s) => s.status);
-  const error = useHuggingFace((s) => s.error);
-  const summary = error && !status ? { tone: 'neutral' as const, label: 'Unknown' } : hfAccessSummary(status);
-  return (
-    <StatCard wide icon="huggingface" label="Hugging Face access" detail={error && !status ? error.detail : status?.present ? undefined : 'Needed for gated and private models'} link={{ route: 'huggingface', text: 'Manage' }}>
-      <span data-testid="overview-hf">
-        <Badge tone={summary.tone}>{summary.label}</Badge>
-      </span>
-    </StatCard>
-  );
-}
-
-function RemoteCard(): ReactElement {
-  const remote = useConnection((s) => s.info?.remote);
-  return (
-    <StatCard
-      wide
-      icon="globe"
-      label="Remote access"
-      detail={remote ? (remote.enabled ? remote.urls.join('  ·  ') || 'Listening on the network' : 'Only this computer can connect') : undefined}
-      link={{ route: 'connection', text: remote?.enabled ? 'Devices and tokens' : 'Turn on' }}
-    >
-      <span data-testid="overview-remote">{remote ? <Badge tone={remote.enabled ? 'warn' : 'neutral'}>{remote.enabled ? 'On' : 'Off'}</Badge> : <Badge tone="neutral">Checking…</Badge>}</span>
-    </StatCard>
+    <Panel icon="shield" title="Access" link={{ href: '#/connection', text: 'Connection' }} testId="overview-access">
+      <p className="panel__line">
+        <span data-testid="overview-auth">
+          <Badge tone={words.tone}>{words.label}</Badge>
+        </span>{' '}
+        {who ? <span className="panel__muted">{who}</span> : null}
+      </p>
+      <p className="panel__line">
+        <span className="panel__muted">Hugging Face</span>{' '}
+        <span data-testid="overview-hf">
+          <Badge tone={hf.tone}>{hf.label}</Badge>
+        </span>{' '}
+        <a href="#/huggingface" className="panel__inline-link">
+          Manage
+        </a>
+      </p>
+    </Panel>
   );
 }
 
@@ -144,22 +94,30 @@ export function OverviewScreen(): ReactElement {
   const ready = useSession((s) => s.phase === 'ready' && !(s.session?.authRequired && !s.session.token) && !s.refused);
   const loadConnection = useConnection((s) => s.load);
   const loadHf = useHuggingFace((s) => s.load);
+  const follow = useMachine((s) => s.follow);
+  const snapshot = useMachine((s) => s.snapshot);
+  const live = useMachine((s) => s.live);
+  const error = useMachine((s) => s.error);
   useEffect(() => {
     if (!ready) return;
-    // Neither call blocks the first paint; the Hub is never asked from here.
+    // None of these blocks the first paint; the Hub is never asked from here.
     void loadConnection();
     void loadHf();
-  }, [ready, loadConnection, loadHf]);
+    // The server samples the machine only while this stream is open.
+    return follow();
+  }, [ready, loadConnection, loadHf, follow]);
 
   return (
     <>
-      <ScreenHeader title="Overview" lead="Your workstation at a glance: how this dashboard reaches it, who may use it, and what it can download." />
-      <div className="stats">
-        <ModeCard />
-        <OriginCard />
-        <AuthCard />
-        <HuggingFaceCard />
-        <RemoteCard />
+      <ScreenHeader title="Overview" lead={snapshot ? `${snapshot.host.hostname}, live: its GPUs, memory, models and who can reach it.` : 'Your workstation, live: its GPUs, memory, models and who can reach it.'} />
+      <ConnectionLine connection={snapshot?.connection ?? null} live={live} />
+      {error && live !== 'live' ? <p className="overview__error" role="status">{error.detail ?? error.title}</p> : null}
+      <div className="stats" data-testid="overview-facts" data-sampled-at={snapshot?.sampledAt ?? ''}>
+        <GpuPanel report={snapshot?.gpus ?? null} />
+        <MachinePanel host={snapshot?.host ?? null} />
+        <ModelsPanel models={snapshot?.models ?? null} />
+        <RuntimesPanel runtimes={snapshot?.runtimes ?? null} />
+        <AccessPanel />
       </div>
       <NextSteps />
     </>

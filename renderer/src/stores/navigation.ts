@@ -2,12 +2,13 @@ import { create } from 'zustand';
 import type { ApiClient } from '../api/client';
 import { explainFailure, type ApiFailure, type Explained } from '../api/failure';
 
-export const ROUTES = ['overview', 'models', 'connection', 'huggingface', 'tokens'] as const;
+export const ROUTES = ['overview', 'models', 'playground', 'connection', 'huggingface', 'tokens'] as const;
 export type Route = (typeof ROUTES)[number];
 
 export const ROUTE_TITLES: Record<Route, string> = {
   overview: 'Overview',
   models: 'Models',
+  playground: 'Playground',
   connection: 'Connection',
   huggingface: 'Hugging Face',
   tokens: 'API tokens',

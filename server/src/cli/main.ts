@@ -48,7 +48,10 @@ export function buildCli(): Command {
     .option('--allowed-hosts <hosts>', 'extra Host names a loopback bind answers to (comma-separated)', list)
     .option('--log-level <level>', 'fatal, error, warn, info, debug (debug: a line for every request)', 'info')
     .addOption(new Option('--log-format <format>', 'pretty: plain lines for a person; json: one JSON object a line, for programs').choices(LOG_FORMATS).default('pretty'))
-    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat }) => {
+    .option('--model <repo[:file]>', 'load this downloaded model at startup (headless servers); /v1 serves it')
+    .option('--model-ttl <ttl>', 'unload a model idle this long: 30m, 2h, never (default 60m)')
+    .option('--max-models <n>', 'at most this many models loaded at once (default 2)')
+    .action(async (o: { host: string; port: number; portFallback?: boolean; auth: AuthMode; insecureNoAuth?: boolean; trustProxy?: string[]; allowedHosts?: string[]; logLevel: string; logFormat: LogFormat; model?: string; modelTtl?: string; maxModels?: string }) => {
       longRunning = true;
       const { runServe } = await import('../serve.js');
       await runServe({ ...o, portFallback: o.portFallback ?? false });
@@ -58,7 +61,7 @@ export function buildCli(): Command {
   token
     .command('create <name>')
     .description('Create a token; its secret is printed once.')
-    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only)').choices(SCOPES).default('admin'))
+    .addOption(new Option('--scope <scope>', 'admin (everything), operate (use the workstation), read (GET only), inference (the OpenAI API /v1 only)').choices(SCOPES).default('admin'))
     .option('--expires <duration>', `expire after a duration: ${DURATION_FORMAT}`)
     .option('--note <text>', 'a note to remember what the token is for')
     .option('--json', 'print JSON')
@@ -122,6 +125,62 @@ export function buildCli(): Command {
     .option('--revision <rev>', 'only this revision (commit or ref)')
     .option('--yes', 'do not ask for confirmation (needed when standard input is not a terminal)')
     .action(async (repo: string, o: { revision?: string; yes?: boolean }) => (await import('./models.js')).modelsRm(repo, o));
+  models
+    .command('run <model>')
+    .description('Load a downloaded model (org/name or org/name:file.gguf) in the running backend; /v1 serves it. Needs "halo-forge serve" (or the desktop app) running.')
+    .option('--runtime <name>', 'embedded (default), llama-server or vllm')
+    .option('--ctx <tokens>', 'context size in tokens', contextSize)
+    .option('--json', 'print JSON')
+    .action(async (model: string, o: { runtime?: string; ctx?: number; json?: boolean }) => (await import('./serving.js')).modelsRun(model, o));
+  models
+    .command('stop <model>')
+    .description('Unload a running model (by org/name, or org/name:file.gguf).')
+    .option('--json', 'print JSON')
+    .action(async (model: string, o: { json?: boolean }) => (await import('./serving.js')).modelsStop(model, o));
+
+  program
+    .command('ps')
+    .description('What the running backend has loaded: model, runtime, memory, state, uptime.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./serving.js')).ps(o));
+
+  const runs = program.command('runs').description('Training and evaluation jobs, run by the backend (it must be running: halo-forge serve, or the desktop app).');
+  runs
+    .command('start')
+    .description('Start a run as this user: halo-forge runs start [options] -- COMMAND ARGS... (needs admin when a token is used).')
+    .argument('<command...>', 'the program and its arguments, after "--"; no shell')
+    .option('--name <name>', 'a name to find it by (default: the program name)')
+    .option('--cwd <dir>', 'working folder (default: this one)')
+    .option('--env <NAME=VALUE>', 'an extra environment variable (repeat for more)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--model <repo>', 'a model from the local cache: HALOFORGE_MODEL_PATH and HALOFORGE_MODEL_ID for the job')
+    .option('--revision <rev>', 'the model revision (default: main, or the newest pulled)')
+    .option('--gpu', 'a GPU job: waits while another GPU job runs (when the one-at-a-time limit is on)')
+    .option('--json', 'print JSON')
+    .action(async (command: string[], o) => (await import('./runs.js')).runsStart(command, o));
+  runs
+    .command('list')
+    .description('Runs, newest first.')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => (await import('./runs.js')).runsList(o));
+  runs
+    .command('show <run>')
+    .description('One run (by id, or by name: the newest with it).')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { json?: boolean }) => (await import('./runs.js')).runsShow(name, o));
+  runs
+    .command('logs <run>')
+    .description("A run's log (redacted); --follow streams it until the run ends.")
+    .option('-f, --follow', 'keep printing new output until the run ends')
+    .option('--tail <bytes>', 'how much of the end of the log to print', (v: string) => {
+      if (!/^[1-9]\d{0,6}$/.test(v)) throw new InvalidArgumentError('expected a number of bytes up to 4194304');
+      return Number(v);
+    })
+    .action(async (name: string, o: { follow?: boolean; tail?: number }) => (await import('./runs.js')).runsLogs(name, o));
+  runs
+    .command('stop <run>')
+    .description('Stop a run: SIGTERM to its whole process group, SIGKILL after the grace period.')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { json?: boolean }) => (await import('./runs.js')).runsStop(name, o));
 
   return program;
 }
@@ -129,6 +188,12 @@ export function buildCli(): Command {
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 100) throw new InvalidArgumentError('expected a whole number from 1 to 100');
+  return n;
+}
+
+function contextSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 16 || n > 4_194_304) throw new InvalidArgumentError('expected a number of tokens from 16');
   return n;
 }
 

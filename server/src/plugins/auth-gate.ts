@@ -39,26 +39,41 @@ export interface AuthGateOptions {
   onLoopbackListener: (request: FastifyRequest) => boolean;
 }
 
-const PREFIX = `${API_PREFIX}/`;
+/** The OpenAI-compatible API on the backend's own port: behind this gate exactly as /api/public is. */
+export const OPENAI_PREFIX = '/v1';
+const GATED = [API_PREFIX, OPENAI_PREFIX];
+
+const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
 /**
- * Decided by the route that matched, never by the raw request target: the
- * router also matches `GET http://host/api/public/...` (absolute form) and
- * `/%61pi/public/...` (percent-encoded), which a prefix test on request.url
- * would wave through. Unmatched requests are judged on their decoded path.
+ * Which gated API a request is for (/api/public or /v1), or null. Decided by
+ * the route that matched, never by the raw request target: the router also
+ * matches `GET http://host/api/public/...` (absolute form) and
+ * `/%61pi/public/...` or `/%761/...` (percent-encoded), which a prefix test
+ * on request.url would wave through. Unmatched requests are judged on their
+ * decoded path; one that cannot be decoded is gated.
  */
-export function isApiRequest(request: FastifyRequest): boolean {
+export function gatedApi(request: FastifyRequest): string | null {
   const pattern = request.routeOptions.url;
-  if (pattern !== undefined) return pattern === API_PREFIX || pattern.startsWith(PREFIX);
+  if (pattern !== undefined) return GATED.find((prefix) => under(pattern, prefix)) ?? null;
   let path = request.url;
   try {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) path = new URL(path).pathname;
     path = decodeURIComponent(path.split('?')[0]!);
   } catch {
-    return true;
+    return API_PREFIX;
   }
   path = path.toLowerCase().replace(/\/{2,}/g, '/');
-  return path === API_PREFIX || path.startsWith(PREFIX);
+  return GATED.find((prefix) => under(path, prefix)) ?? null;
+}
+
+export function isApiRequest(request: FastifyRequest): boolean {
+  return gatedApi(request) !== null;
+}
+
+/** A request for the OpenAI API: its errors take OpenAI's shape, so SDKs show them. */
+export function isOpenAiRequest(request: FastifyRequest): boolean {
+  return gatedApi(request) === OPENAI_PREFIX;
 }
 
 const CHALLENGE = 'Bearer realm="halo-forge"';
@@ -92,12 +107,17 @@ function countHeaderLines(rawHeaders: string[], name: string): number {
   return n;
 }
 
+const OPENAI_TYPE: Record<number, string> = { 401: 'authentication_error', 403: 'permission_error', 429: 'rate_limit_error' };
+
 function reject(reply: FastifyReply, status: number, error: ErrorCode, message: string, headers: Record<string, string> = {}) {
-  return reply.code(status).headers(headers).type('application/json').send({ error, message });
+  const body = isOpenAiRequest(reply.request)
+    ? { error: { message, type: OPENAI_TYPE[status] ?? 'invalid_request_error', param: null, code: error } }
+    : { error, message };
+  return reply.code(status).headers(headers).type('application/json').send(body);
 }
 
 /**
- * One onRequest hook covers every route under /api/public (SSE included). It
+ * One onRequest hook covers every route under /api/public (SSE included) and /v1. It
  * runs before the body is read, so an unauthenticated client cannot make the
  * server parse a large body.
  */
@@ -174,7 +194,8 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
       return reject(reply, 401, 'auth.required', 'This workstation needs an API token: send "Authorization: Bearer hfk_...". Create one on the workstation with "halo-forge token create NAME".', { 'www-authenticate': CHALLENGE });
     }
 
-    if (request.caller.kind === 'token') {
+    // A public route (the session) answers any caller; an inference token may learn its own session there.
+    if (request.caller.kind === 'token' && !config.public) {
       const needed = config.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'operate');
       if (!scopeAllows(request.caller.scope, needed, request.method)) {
         return reject(reply, 403, 'auth.forbidden', `The token "${request.caller.name}" has the ${request.caller.scope} scope; this needs ${needed}.`);

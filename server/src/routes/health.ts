@@ -4,7 +4,7 @@ import type { AuthSession, Health } from '../../../shared/api.js';
 import { version } from '../version.js';
 import { isLoopbackAddress, localPass } from '../auth/local-pass.js';
 
-const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read')]);
+const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read'), Type.Literal('inference')]);
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok'), version: Type.String() }) } } }, async (): Promise<Health> => ({ status: 'ok', version }));

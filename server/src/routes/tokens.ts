@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TokenCreated, TokenCreateRequest, TokenInfo } from '../../../shared/api.js';
 
-const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read')]);
+const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read'), Type.Literal('inference')]);
 const TokenInfoSchema = Type.Object({
   name: Type.String(),
   scope: Scope,

@@ -28,6 +28,15 @@ export class EmbeddedRuntime implements RuntimeAdapter {
   constructor(private readonly opts: EmbeddedOptions = {}) {}
 
   async availability(): Promise<RuntimeAvailability> {
+    // Inside the desktop app this process's executable is Electron's, which (RunAsNode fused off) runs no
+    // scripts: a child started with it would be a second app, never a runtime. Said plainly, not a hang.
+    if (process.versions.electron && !this.opts.nodePath) {
+      return {
+        installed: false,
+        message: 'The embedded runtime does not run inside the desktop app yet.',
+        install: 'Start the backend with "npx halo-forge serve" and use its dashboard (http://127.0.0.1:8000/), or install llama-server.',
+      };
+    }
     const entry = this.opts.entry ?? bundledEntry('serving-runtime');
     if (!entry || !existsSync(entry)) {
       return { installed: false, message: 'The embedded runtime is not built.', install: 'Run "npm run build" in the Halo Forge folder.' };

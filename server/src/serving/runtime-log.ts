@@ -24,11 +24,12 @@ export class RuntimeLog {
     private readonly maxBytes = 5 * 1024 * 1024,
   ) {}
 
-  /** Pipes a stream of the runtime's output through redaction into the log. */
-  follow(stream: Readable): void {
+  /** Pipes a stream of the runtime's output through redaction into the log; returns the redacted stream (text), for other readers. */
+  follow(stream: Readable): Readable {
     const redacted = stream.pipe(redactingLines());
     redacted.setEncoding('utf8');
     redacted.on('data', (text: string) => this.append(text));
+    return redacted;
   }
 
   /** A supervisor's own line (already free of secrets: it never quotes one). */

@@ -23,7 +23,7 @@ export type RuntimeState =
   | { phase: 'starting'; attempt: number; port: number | null }
   | { phase: 'ready'; port: number; pid: number; url: string; since: number }
   /** `restartInMs` null: given up (a start that cannot succeed, or too many crashes in a row). */
-  | { phase: 'crashed'; reason: string; hint: string | null; exitCode: number | null; signal: string | null; logTail: string; restartInMs: number | null }
+  | { phase: 'crashed'; reason: string; hint: string | null; exitCode: number | null; signal: string | null; logTail: string; restartInMs: number | null; fatalCode?: string }
   | { phase: 'stopping' }
   | { phase: 'stopped' };
 
@@ -60,7 +60,7 @@ interface Launch {
   launch: RuntimeLaunch;
   process: RuntimeProcess;
   exited: boolean;
-  fatal: { message: string; hint: string } | null;
+  fatal: { message: string; hint: string; code?: string } | null;
   /** Why the supervisor killed it, if it did. */
   killedBecause: string | null;
 }
@@ -201,7 +201,7 @@ export class RuntimeSupervisor {
     this.log.follow(running.process.stdout);
     this.log.follow(running.process.stderr);
     running.process.onMessage((message) => {
-      if (isRuntimeFatal(message)) running.fatal = { message: message.message, hint: message.hint };
+      if (isRuntimeFatal(message)) running.fatal = { message: message.message, hint: message.hint, ...(message.code ? { code: message.code } : {}) };
     });
     void running.process.exited.then(({ code, signal, error }) => this.onExit(running, code, signal, error));
     void this.awaitReady(running);
@@ -252,7 +252,7 @@ export class RuntimeSupervisor {
     }
     const logTail = this.log.tail.lines();
     if (running.fatal || error) {
-      this.setState({ phase: 'crashed', reason: running.fatal?.message ?? `The runtime could not be started: ${error!.message}`, hint: running.fatal?.hint ?? null, exitCode: code, signal, logTail, restartInMs: null });
+      this.setState({ phase: 'crashed', reason: running.fatal?.message ?? `The runtime could not be started: ${error!.message}`, hint: running.fatal?.hint ?? null, exitCode: code, signal, logTail, restartInMs: null, ...(running.fatal?.code ? { fatalCode: running.fatal.code } : {}) });
       return;
     }
     const reason = running.killedBecause ?? `The ${this.opts.adapter.name} runtime stopped unexpectedly (${describeExit(code, signal)}).`;

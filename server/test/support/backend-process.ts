@@ -65,7 +65,8 @@ export async function startBackend(args: string[], env: NodeJS.ProcessEnv, timeo
     output: () => out,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
+        // A backend a test killed itself has a signal and no exit code: it is already gone.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
         child.once('exit', (code) => resolve(code));
         child.kill('SIGTERM');
       }),

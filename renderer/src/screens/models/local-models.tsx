@@ -6,6 +6,7 @@ import type { Explained } from '../../api/failure';
 import { formatDateTime, relativeTime } from '../../lib/format';
 import { formatBytes } from '../../lib/models';
 import { useModels } from '../../stores/models';
+import { RunControls } from './serving-controls';
 
 interface Removal {
   repo: string;
@@ -94,6 +95,7 @@ function LocalModelItem({ model, canOperate, onDelete }: { model: LocalModel; ca
           </li>
         ))}
       </ul>
+      {model.kind === 'model' && !model.incomplete ? <RunControls repo={model.id} /> : null}
       {canOperate ? (
         <div className="button-row">
           <button type="button" className="button button--small button--ghost-danger" onClick={() => onDelete({ repo: model.id, revision: null, size: model.size })} aria-label={`Delete ${model.id}`}>

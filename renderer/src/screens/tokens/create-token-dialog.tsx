@@ -10,6 +10,7 @@ const SCOPE_WORDS: Record<Scope, string> = {
   admin: 'Admin: everything, including remote access and tokens',
   operate: 'Operate: use the workstation, but not manage access',
   read: 'Read: look, never change anything',
+  inference: 'Inference: the OpenAI API (/v1) only, for an OpenAI client',
 };
 
 

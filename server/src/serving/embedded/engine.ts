@@ -30,6 +30,7 @@ export class EngineConfigError extends Error {
   constructor(
     message: string,
     readonly hint: string,
+    readonly code?: 'context_too_large' | 'bad_model',
   ) {
     super(message);
   }
@@ -66,7 +67,7 @@ export class Engine {
       model = await llama.loadModel({ modelPath: opts.modelPath });
     } catch (err) {
       await llama.dispose();
-      throw new EngineConfigError(`The model file could not be loaded: ${(err as Error).message}`, 'Check that the file is a complete GGUF model (pull it again if it was cut short).');
+      throw new EngineConfigError(`The model file could not be loaded: ${(err as Error).message}`, 'Check that the file is a complete GGUF model (pull it again if it was cut short).', 'bad_model');
     }
     const t3 = performance.now();
     const trained = model.trainContextSize;
@@ -76,6 +77,7 @@ export class Engine {
       throw new EngineConfigError(
         `A context of ${opts.contextSize} tokens is more than this model takes (${trained}).`,
         `Use a context size of ${trained} or less.`,
+        'context_too_large',
       );
     }
     let context: LlamaContext;

@@ -14,6 +14,8 @@ export interface RuntimeFatalMessage {
   type: 'runtime-fatal';
   message: string;
   hint: string;
+  /** What kind of configuration problem, for whoever asked for the launch (e.g. "context_too_large"). */
+  code?: string;
 }
 
 export function isRuntimeFatal(value: unknown): value is RuntimeFatalMessage {

@@ -16,9 +16,9 @@ import { EXIT_CONFIG, EXIT_PORT_IN_USE, RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV, typ
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Reports why this start cannot succeed and exits once the report is sent; the promise never settles. */
-function fatal(message: string, hint: string, code: number): Promise<never> {
+function fatal(message: string, hint: string, code: number, kind?: string): Promise<never> {
   process.stderr.write(`${message} ${hint}\n`);
-  const report: RuntimeFatalMessage = { type: 'runtime-fatal', message, hint };
+  const report: RuntimeFatalMessage = { type: 'runtime-fatal', message, hint, ...(kind ? { code: kind } : {}) };
   if (process.send && process.connected) process.send(report, () => process.exit(code));
   else process.exit(code);
   return new Promise<never>(() => {});
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
   try {
     engine = await Engine.load({ modelPath: values.model, contextSize, threads, gpu: values.gpu === 'auto' ? 'auto' : false, log });
   } catch (err) {
-    if (err instanceof EngineConfigError) return fatal(err.message, err.hint, EXIT_CONFIG);
+    if (err instanceof EngineConfigError) return fatal(err.message, err.hint, EXIT_CONFIG, err.code);
     throw err;
   }
   if (stopping) return;

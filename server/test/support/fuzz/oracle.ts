@@ -22,11 +22,16 @@ export interface OracleContext {
   remoteClient: boolean;
 }
 
-const RANK: Record<Scope, number> = { read: 0, operate: 1, admin: 2 };
+const RANK: Record<Exclude<Scope, 'inference'>, number> = { read: 0, operate: 1, admin: 2 };
 
-/** The spec's scope rule: admin covers operate covers read, and a read token never changes anything. */
+/**
+ * The spec's scope rule: admin covers operate covers read, and a read token never changes anything;
+ * an inference token reaches the OpenAI API only, which operate and admin reach too.
+ */
 function scopeCovers(held: Scope, needed: Scope, method: string): boolean {
   if (held === 'read' && method !== 'GET' && method !== 'HEAD') return false;
+  if (held === 'inference') return needed === 'inference';
+  if (needed === 'inference') return true;
   return RANK[held] >= RANK[needed];
 }
 

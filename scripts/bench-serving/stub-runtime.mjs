@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// A stub upstream for the non-streaming proxy row: llama-server's flags, its
+// key from LLAMA_API_KEY, /health, /v1/models, and a fixed chat completion
+// answered at once, so what is measured is the proxy, not a model.
+import { createServer } from 'node:http';
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv[argv.indexOf(name) + 1];
+const model = flag('--alias');
+const key = process.env.LLAMA_API_KEY;
+const answer = JSON.stringify({
+  id: 'chatcmpl-stub',
+  object: 'chat.completion',
+  created: 0,
+  model,
+  choices: [{ index: 0, message: { role: 'assistant', content: 'hello hello' }, logprobs: null, finish_reason: 'length' }],
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+});
+const send = (res, status, body) => {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+};
+createServer((req, res) => {
+  if (req.url === '/health') return send(res, 200, '{"status":"ok"}');
+  if (req.headers.authorization !== `Bearer ${key}`) return send(res, 401, '{"error":{"message":"Invalid API Key","type":"authentication_error","param":null,"code":"invalid_api_key"}}');
+  if (req.url === '/v1/models') return send(res, 200, JSON.stringify({ object: 'list', data: [{ id: model, object: 'model', created: 0, owned_by: 'stub' }] }));
+  req.resume();
+  req.on('end', () => send(res, 200, answer));
+}).listen(Number(flag('--port')), flag('--host'));
+process.on('SIGTERM', () => process.exit(0));

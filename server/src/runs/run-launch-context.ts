@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { readTextIfExists, writePrivateFileAtomic } from '../fs/private-file.js';
+import { RUN_FILES, type RunRecord } from './run-files.js';
+
+/**
+ * A run's launch_context.json: what ran, where, with which variables (names
+ * only, never a value), which model and commit, when it started and how it
+ * ended. Spec 001: no secret value is ever written here; the arguments were
+ * checked at the door (a token in argv is refused).
+ */
+
+function launchContext(record: RunRecord, environment: string[], added: string[]) {
+  return {
+    run_id: record.id,
+    name: record.name,
+    recipe: record.recipe,
+    started_by: record.startedBy,
+    started_at: record.startedAt,
+    ended_at: record.endedAt,
+    state: record.state,
+    exit_code: record.exitCode,
+    signal: record.signal,
+    // Arguments were checked at the door: none holds a token.
+    command: record.command,
+    cwd: record.cwd,
+    model: record.model?.repo ?? null,
+    commit: record.model?.commit ?? null,
+    model_path: record.model?.path ?? null,
+    /** Every variable the job's environment holds, by name only. */
+    environment: [...environment].sort(),
+    /** The ones Halo Forge set, and the ones the caller asked for. */
+    environment_added: [...added].sort(),
+    environment_requested: record.env,
+    log: join(record.runDir, RUN_FILES.log),
+  };
+}
+
+export function writeLaunchContext(record: RunRecord, environment: string[], added: string[]): void {
+  writePrivateFileAtomic(join(record.runDir, RUN_FILES.launchContext), `${JSON.stringify(launchContext(record, environment, added), null, 2)}\n`);
+}
+
+/** Adds how the run ended to its launch_context.json (the environment names recorded at launch stay). */
+export function recordEnding(record: RunRecord): void {
+  const path = join(record.runDir, RUN_FILES.launchContext);
+  const text = readTextIfExists(path);
+  if (!text) return;
+  const context = JSON.parse(text) as Record<string, unknown>;
+  Object.assign(context, { ended_at: record.endedAt, state: record.state, exit_code: record.exitCode, signal: record.signal });
+  writePrivateFileAtomic(path, `${JSON.stringify(context, null, 2)}\n`);
+}
+
