@@ -135,7 +135,7 @@ test.describe('with a token the Hugging Face tools saved', () => {
 
 test('checking model access says each outcome the Hub can give, in words, with the model page', async ({ page, backend, hub }) => {
   await page.goto(`${backend.url}#/huggingface`);
-  const modelId = page.getByLabel('Model id');
+  const modelId = page.getByLabel('Model', { exact: true });
   const result = page.getByTestId('model-check-result');
   const check = async (model: string) => {
     await modelId.fill(model);

@@ -49,10 +49,11 @@ test('the keyboard reaches every screen, and each new screen puts focus on its h
   }
   await page.keyboard.press('Enter');
   await expect(page.getByRole('heading', { level: 1, name: 'Connection' })).toBeFocused();
+  // The main action comes first: the remote-access switch, then the device-token offer.
   await page.keyboard.press('Tab');
-  await expect(page.getByLabel('API token', { exact: true })).toBeFocused();
+  await expect(page.getByRole('switch', { name: 'Allow other devices on the network' })).toBeFocused();
   await page.keyboard.press('Tab');
-  await expect(page.getByRole('button', { name: 'Show token' })).toBeFocused();
+  await expect(page.getByLabel('Device name')).toBeFocused();
 });
 
 test('recent activity updates live over the stream when the CLI creates and revokes a token', async ({ page, backend }) => {

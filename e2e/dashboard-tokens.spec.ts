@@ -1,6 +1,6 @@
 import { expect, screenshotBothSchemes, test } from './support/backend';
 
-test('creating a token shows its secret once, with a pairing link and QR code, and closing the dialog removes it from the page', async ({ page, backend }) => {
+test('creating a token shows its secret once, with a pairing link (no QR code while only this computer can open it), and closing the dialog removes it from the page', async ({ page, backend }) => {
   await page.goto(`${backend.url}#/tokens`);
   const create = page.getByRole('button', { name: 'Create token' }).first();
   await create.click();
@@ -17,7 +17,9 @@ test('creating a token shows its secret once, with a pairing link and QR code, a
   await expect(shown).toContainText('it will not be shown again');
   const secret = await shown.getByTestId('created-token-secret').inputValue();
   expect(secret).toMatch(/^hfk_[A-Za-z0-9_-]{43}$/);
-  await expect(shown.getByRole('img', { name: /QR code of the pairing link/ })).toBeVisible();
+  // Remote access is off: a QR code of a 127.0.0.1 link would be one no phone can open.
+  await expect(shown.getByRole('img', { name: /QR code/ })).toHaveCount(0);
+  await expect(shown.getByTestId('pairing-no-qr')).toContainText('Remote access is off');
   await expect(shown.getByLabel('Pairing link', { exact: true })).toHaveValue(new RegExp(`#token=${secret}$`));
   await screenshotBothSchemes(page, 'api-tokens-created-once');
 
@@ -94,13 +96,16 @@ test('the token list shows tokens made elsewhere, refuses a duplicate name, and 
   expect(JSON.parse(listed.stdout).map((t: { name: string }) => t.name)).toEqual(['reader']);
 });
 
-test('the device-token offer on Connection creates a token and shows it once with its pairing QR code', async ({ page, backend }) => {
+test('the device-token offer on Connection creates a token and shows it once; its QR code appears once remote access is on', async ({ page, backend }) => {
   await page.goto(`${backend.url}#/connection`);
   await page.getByLabel('Device name').fill('studio-mac');
   await page.getByRole('button', { name: 'Create token for a device' }).click();
 
   const shown = page.getByRole('dialog', { name: 'Token “studio-mac” created' });
+  await expect(shown.getByRole('img', { name: /QR code/ })).toHaveCount(0);
+  await shown.getByRole('button', { name: 'Turn on remote access' }).click();
   await expect(shown.getByRole('img', { name: /QR code/ })).toBeVisible();
+  await expect(shown.getByLabel('Pairing link', { exact: true })).not.toHaveValue(/127\.0\.0\.1/);
   const secret = await shown.getByTestId('created-token-secret').inputValue();
   await shown.getByRole('button', { name: 'Done, I have saved it' }).click();
   await expect(shown).toBeHidden();

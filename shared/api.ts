@@ -66,6 +66,12 @@ export interface AuthSession {
   /** Whether this caller must present a token to use the API. */
   authRequired: boolean;
   token: { name: string; scope: Scope } | null;
+  /**
+   * A remote client that reached the workstation through a proxy on it (a
+   * loopback socket that is not a local user: forwarding headers, Via,
+   * HTTP/1.0, a non-loopback Host): the remote-access switch does not govern it.
+   */
+  proxied: boolean;
 }
 
 export interface TokenInfo {
@@ -73,6 +79,8 @@ export interface TokenInfo {
   scope: Scope;
   created: string;
   lastUsed: string | null;
+  /** The client address of that last use, so a person can tell devices apart. */
+  lastUsedFrom: string | null;
   expires: string | null;
   note: string;
 }
@@ -90,6 +98,17 @@ export interface TokenCreated extends TokenInfo {
   token: string;
 }
 
+/** What kind of address another device would use; the backend decides (server/src/net/interfaces.ts). */
+export type AddressKind = 'hostname' | 'lan' | 'vpn' | 'container';
+
+/** One way to reach the workstation, labelled, best first. */
+export interface PairingAddress {
+  url: string;
+  kind: AddressKind;
+  /** "Local network (eth0)", "VPN (tailscale0)", ... */
+  label: string;
+}
+
 export interface RemoteAccess {
   /** Remote clients can reach the API right now. */
   enabled: boolean;
@@ -100,6 +119,8 @@ export interface RemoteAccess {
   port: number;
   /** The URLs a remote client would use. */
   urls: string[];
+  /** The same and the workstation's name, labelled and ranked: name first, then LAN, VPN, container networks last. */
+  addresses: PairingAddress[];
   /** Remote access is on but no token exists yet: nobody can use it. */
   needsToken: boolean;
 }

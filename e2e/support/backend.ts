@@ -27,6 +27,10 @@ export interface Backend {
   createToken(name: string, options?: { scope?: 'admin' | 'operate' | 'read' }): Promise<string>;
   /** `token revoke NAME`; pass the secret to wait until the running server refuses it. */
   revokeToken(name: string, token?: string): Promise<void>;
+  /** Stops the server process and keeps its home: an outage the dashboard must notice. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same home, after kill(). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,15 +83,21 @@ async function waitForStatus(baseUrl: string, token: string, status: number, wha
   }
 }
 
-/** Starts the real, built backend on a free port and waits for its IPC `ready` message. Builds nothing. */
-export async function startBackend(options: BackendOptions = {}, timeoutMs = 20_000): Promise<Backend> {
-  const home = mkdtempSync(join(tmpdir(), 'halo-forge-e2e-'));
-  const env = backendEnv(home, options.env ?? {});
-  options.setup?.(home, env);
-  const child: ChildProcess = fork(CLI, ['serve', '--port', '0', '--log-level', 'warn', ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+interface Launched {
+  child: ChildProcess;
+  ready: Extract<BackendMessage, { type: 'ready' }>;
+}
+
+/** Forks `halo-forge serve` and waits for its IPC `ready` message; kills it if it never comes. */
+async function launchBackend(env: NodeJS.ProcessEnv, args: string[], timeoutMs: number, onOutput: (chunk: string) => void): Promise<Launched> {
+  const child: ChildProcess = fork(CLI, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const collect = (d: Buffer) => {
+    out += d.toString();
+    onOutput(d.toString());
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
   const ready = await new Promise<Extract<BackendMessage, { type: 'ready' }>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`backend did not become ready within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     child.on('message', (m: BackendMessage) => {
@@ -105,9 +115,32 @@ export async function startBackend(options: BackendOptions = {}, timeoutMs = 20_
     });
   }).catch((err) => {
     child.kill('SIGKILL');
-    rmSync(home, { recursive: true, force: true });
     throw err;
   });
+  return { child, ready };
+}
+
+/** Starts the real, built backend on a free port and waits for its IPC `ready` message. Builds nothing. */
+export async function startBackend(options: BackendOptions = {}, timeoutMs = 20_000): Promise<Backend> {
+  const home = mkdtempSync(join(tmpdir(), 'halo-forge-e2e-'));
+  const env = backendEnv(home, options.env ?? {});
+  options.setup?.(home, env);
+  let out = '';
+  const launch = (port: number) => launchBackend(env, ['serve', '--port', String(port), '--log-level', 'warn', ...(options.args ?? [])], timeoutMs, (chunk) => (out += chunk));
+  let running: Launched;
+  try {
+    running = await launch(0);
+  } catch (err) {
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+  const ready = running.ready;
+  const exited = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
 
   const backend: Backend = {
     url: ready.url,
@@ -129,16 +162,15 @@ export async function startBackend(options: BackendOptions = {}, timeoutMs = 20_
       if (result.code !== 0) throw new Error(`token revoke ${name} failed (${result.code}): ${result.stderr}`);
       if (token) await waitForStatus(ready.url, token, 401, `the server to refuse the revoked token "${name}"`);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          rmSync(home, { recursive: true, force: true });
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once('exit', done);
-        child.kill('SIGTERM');
-      }),
+    kill: () => exited(running.child),
+    async restart() {
+      await exited(running.child);
+      running = await launch(ready.port);
+    },
+    async stop() {
+      await exited(running.child);
+      rmSync(home, { recursive: true, force: true });
+    },
   };
   return backend;
 }

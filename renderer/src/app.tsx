@@ -4,7 +4,7 @@ import { Icon, LogoMark, type IconName } from './components/icons';
 import { TokenSecretDialog } from './components/token-secret-dialog';
 import { SessionProblemBanner } from './components/session-problem-banner';
 import { ROUTE_TITLES, ROUTES, useNavigation, type Route } from './stores/navigation';
-import { authState, canAdminister, useSession } from './stores/session';
+import { authState, canAdminister, isOffline, useSession } from './stores/session';
 import { useConnection } from './stores/connection';
 import { useApiTokens } from './stores/api-tokens';
 import { isLoopbackHost } from './lib/format';
@@ -19,7 +19,13 @@ import { RunsScreen } from './screens/runs';
 // Loaded when first opened: the chat and its styles stay out of the first page load.
 const PlaygroundScreen = lazy(() => import('./screens/playground').then((m) => ({ default: m.PlaygroundScreen })));
 
-const ROUTE_ICONS: Record<Route, IconName> = { overview: 'overview', models: 'models', playground: 'chat', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+// Partial on purpose: a screen added to ROUTES shows in the nav (sidebar and phone tab bar) with a default icon and its title.
+const ROUTE_ICONS: Partial<Record<Route, IconName>> = { overview: 'overview', models: 'models', playground: 'chat', runs: 'runs', connection: 'connection', huggingface: 'huggingface', tokens: 'tokens' };
+/** The phone's tab bar has ~55 px per item: the few long titles get a short form there. */
+const SHORT_TITLES: Partial<Record<Route, string>> = { playground: 'Chat', connection: 'Connect', huggingface: 'HF', tokens: 'Tokens' };
+
+/** How often the dashboard asks whether the workstation is still there (and the token still good). */
+const HEARTBEAT_MS = 4_000;
 const SCREENS: Record<Route, ComponentType> = { overview: OverviewScreen, models: ModelsScreen, playground: PlaygroundScreen, runs: RunsScreen, connection: ConnectionScreen, huggingface: HuggingFaceScreen, tokens: ApiTokensScreen };
 
 function Sidebar(): ReactElement {
@@ -36,9 +42,12 @@ function Sidebar(): ReactElement {
           <ul className="nav">
             {ROUTES.map((r) => (
               <li key={r}>
-                <a className="nav__link" href={`#/${r}`} aria-current={r === route ? 'page' : undefined}>
-                  <Icon name={ROUTE_ICONS[r]} />
-                  <span>{ROUTE_TITLES[r]}</span>
+                <a className="nav__link" href={`#/${r}`} aria-current={r === route ? 'page' : undefined} aria-label={ROUTE_TITLES[r]}>
+                  <Icon name={ROUTE_ICONS[r] ?? 'overview'} />
+                  <span className="nav__title">{ROUTE_TITLES[r]}</span>
+                  <span className="nav__short" aria-hidden="true">
+                    {SHORT_TITLES[r] ?? ROUTE_TITLES[r]}
+                  </span>
                 </a>
               </li>
             ))}
@@ -55,24 +64,27 @@ function StatusPill(): ReactElement {
   const tokenName = useSession((s) => s.session?.token?.name);
   const local = isLoopbackHost(location.hostname);
   const words = AUTH_WORDS[state];
-  const auth = state === 'token-stored' ? `token “${tokenName}”` : state === 'not-needed' ? 'no token needed' : words.label.toLowerCase();
+  const auth = state === 'unreachable' ? 'unreachable' : state === 'token-stored' ? `token “${tokenName}”` : state === 'not-needed' ? 'no token needed' : words.label.toLowerCase();
   return (
     <a href="#/connection" className={`pill pill--${words.tone}`} data-testid="status-pill" aria-label={`${local ? 'This computer' : 'Remote workstation'}, ${auth}. Open Connection.`}>
       <span className="pill__dot" aria-hidden="true" />
-      <span>{local ? 'This computer' : 'Remote workstation'}</span>
+      <span className="pill__where">{local ? 'This computer' : 'Remote workstation'}</span>
       <span className="pill__sep" aria-hidden="true" />
-      <span>{auth}</span>
+      <span className="pill__text">{auth}</span>
     </a>
   );
 }
 
 function RemotePill(): ReactElement | null {
   const enabled = useConnection((s) => s.info?.remote.enabled);
-  if (!enabled) return null;
+  const offline = useSession(isOffline);
+  if (!enabled || offline) return null;
   return (
-    <a href="#/connection" className="pill pill--warn">
+    <a href="#/connection" className="pill pill--warn" aria-label="Remote access on. Open Connection.">
       <Icon name="globe" size={16} />
-      <span>Remote access on</span>
+      <span className="pill__text">
+        Remote<span className="pill__where"> access</span> on
+      </span>
     </a>
   );
 }
@@ -102,14 +114,33 @@ function CreatedTokenDialog(): ReactElement | null {
   return created ? <TokenSecretDialog created={created} onClose={dismiss} /> : null;
 }
 
+/** Asks the workstation now and then whether it is still there, so no screen shows green after it went away. */
+function useHeartbeat(): void {
+  const heartbeat = useSession((s) => s.heartbeat);
+  useEffect(() => {
+    const beat = () => {
+      if (document.visibilityState === 'visible') void heartbeat();
+    };
+    const timer = setInterval(beat, HEARTBEAT_MS);
+    document.addEventListener('visibilitychange', beat);
+    window.addEventListener('online', beat);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', beat);
+      window.removeEventListener('online', beat);
+    };
+  }, [heartbeat]);
+}
+
 /** Keeps the header's remote-access pill true, also when the tray or another window flips it. */
 function useRemoteAccessWatch(): void {
   const admin = useSession(canAdminister);
   const readable = useSession((s) => s.phase === 'ready' && !s.refused && !(s.session?.authRequired && !s.session.token));
+  const recoveries = useSession((s) => s.recoveries);
   const load = useConnection((s) => s.load);
   useEffect(() => {
     if (readable) void load();
-  }, [readable, admin, load]);
+  }, [readable, admin, recoveries, load]);
   useEffect(() => desktopBridge()?.onRemoteAccessChanged(() => void load()), [load]);
 }
 
@@ -117,7 +148,11 @@ export function App(): ReactElement {
   const route = useNavigation((s) => s.route);
   const Screen = SCREENS[route];
   const first = useRef(true);
+  const offline = useSession(isOffline);
+  // Each return of the workstation remounts the screen, so it loads afresh instead of showing the errors of the outage.
+  const recoveries = useSession((s) => s.recoveries);
   useRemoteAccessWatch();
+  useHeartbeat();
 
   useEffect(() => {
     document.title = `${ROUTE_TITLES[route]} · Halo Forge`;
@@ -138,10 +173,13 @@ export function App(): ReactElement {
       >
         Skip to content
       </a>
-      <div className="app">
+      <div className={offline ? 'app app--offline' : 'app'}>
         <Sidebar />
         <div className="main-column">
           <header className="topbar">
+            <span className="topbar__logo">
+              <LogoMark size={24} />
+            </span>
             <p className="topbar__title">
               <span>Workstation</span>
               <span className="topbar__host" title={location.origin}>
@@ -156,7 +194,7 @@ export function App(): ReactElement {
           <main id="main" className="screen">
             <Banners />
             <Suspense fallback={<Spinner label="Loading" />}>
-              <Screen />
+              <Screen key={recoveries} />
             </Suspense>
           </main>
         </div>

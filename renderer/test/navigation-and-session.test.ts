@@ -110,7 +110,7 @@ describe('the session', () => {
     unreachableBackend();
     await useSession.getState().load();
     expect(authState(useSession.getState())).toBe('unreachable');
-    expect(useSession.getState().problem?.title).toBe('Server unreachable');
+    expect(useSession.getState().problem?.title).toBe('Workstation unreachable');
     expect(useNavigation.getState().route).toBe('overview');
   });
 
@@ -163,6 +163,6 @@ describe('the session', () => {
 });
 
 it('a read token may look but not administer', () => {
-  expect(canAdminister({ session: { local: false, authRequired: true, token: { ...TOKEN, scope: 'read' } }, refused: null })).toBe(false);
+  expect(canAdminister({ session: { local: false, authRequired: true, token: { ...TOKEN, scope: 'read' }, proxied: false }, refused: null })).toBe(false);
   expect(canAdminister({ session: ADMIN_SESSION, refused: null })).toBe(true);
 });

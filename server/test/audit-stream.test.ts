@@ -21,7 +21,7 @@ describe('the live audit stream of an expiring token', () => {
     const secret = generateApiToken();
     const expires = new Date(Math.ceil((Date.now() + 1_500) / 1000) * 1000);
     const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
-    const record = { name: 'brief', hash: hashApiToken(secret), scope: 'admin', created: iso(new Date()), lastUsed: null, expires: iso(expires), note: '' };
+    const record = { name: 'brief', hash: hashApiToken(secret), scope: 'admin', created: iso(new Date()), lastUsed: null, lastUsedFrom: null, expires: iso(expires), note: '' };
     writeFileSync(join(home, 'tokens.json'), JSON.stringify({ version: 1, tokens: [record] }), { mode: 0o600 });
 
     const test: TestApp = await buildTestApp({ auth: 'on', env: testEnv(home, { HALOFORGE_KEYRING: 'off' }) });

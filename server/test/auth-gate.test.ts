@@ -234,16 +234,16 @@ describe('session, tokens API and audit', () => {
     const app = await start();
     const res = await app.inject({ url: '/api/public/auth/session', ...LAN });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ local: false, authRequired: true, token: null });
-    expect((await app.inject({ url: '/api/public/auth/session', headers: HOST, ...LOCAL })).json()).toEqual({ local: true, authRequired: false, token: null });
+    expect(res.json()).toEqual({ local: false, authRequired: true, token: null, proxied: false });
+    expect((await app.inject({ url: '/api/public/auth/session', headers: HOST, ...LOCAL })).json()).toEqual({ local: true, authRequired: false, token: null, proxied: false });
   });
 
   it('creates a token once, lists it without its secret, revokes it', async () => {
     const app = await start();
     const created = await newToken(app, { name: 'ci', scope: 'read', note: 'runner' });
-    expect(created).toEqual({ name: 'ci', scope: 'read', note: 'runner', created: expect.any(String), lastUsed: null, expires: null, token: expect.stringMatching(/^hfk_/) });
+    expect(created).toEqual({ name: 'ci', scope: 'read', note: 'runner', created: expect.any(String), lastUsed: null, lastUsedFrom: null, expires: null, token: expect.stringMatching(/^hfk_/) });
     const list = await app.inject({ url: '/api/public/tokens', headers: HOST, ...LOCAL });
-    expect(list.json()).toEqual({ tokens: [{ name: 'ci', scope: 'read', note: 'runner', created: created.created, lastUsed: null, expires: null }] });
+    expect(list.json()).toEqual({ tokens: [{ name: 'ci', scope: 'read', note: 'runner', created: created.created, lastUsed: null, lastUsedFrom: null, expires: null }] });
     expect(list.body).not.toContain(created.token);
     const revoked = await app.inject({ method: 'DELETE', url: '/api/public/tokens/ci', headers: HOST, ...LOCAL });
     expect(revoked.statusCode).toBe(200);
@@ -297,7 +297,7 @@ describe('session, tokens API and audit', () => {
     expect(res.json()).toEqual({
       bind: { host: '127.0.0.1', port: 8000 },
       authMode: 'auto',
-      remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], needsToken: false },
+      remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], addresses: [], needsToken: false },
       tokenCount: 0,
       envToken: false,
     });
@@ -306,12 +306,16 @@ describe('session, tokens API and audit', () => {
 
 describe('the session route', () => {
   it.each([
-    ['auto', LOCAL, HOST, { local: true, authRequired: false }],
-    ['auto', LAN, {}, { local: false, authRequired: true }],
-    ['on', LOCAL, HOST, { local: true, authRequired: true }],
-    ['off', LAN, {}, { local: false, authRequired: false }],
-  ] as const)('with --auth %s, %j tells whether this client needs a token', async (auth, peer, headers, expected) => {
-    const app = await start({ auth });
+    ['auto', LOCAL, HOST, { local: true, authRequired: false, proxied: false }],
+    ['auto', LAN, {}, { local: false, authRequired: true, proxied: false }],
+    ['on', LOCAL, HOST, { local: true, authRequired: true, proxied: false }],
+    ['off', LAN, {}, { local: false, authRequired: false, proxied: false }],
+    // A reverse proxy on the workstation: the socket is loopback, the client is not.
+    ['auto', LOCAL, { ...HOST, 'x-forwarded-for': '203.0.113.9' }, { local: false, authRequired: true, proxied: true }],
+    ['auto', LOCAL, { ...HOST, via: '1.1 nginx' }, { local: false, authRequired: true, proxied: true }],
+    ['auto', LOCAL, { host: 'gpu.example.com' }, { local: false, authRequired: true, proxied: true }],
+  ] as const)('with --auth %s, %j tells whether this client needs a token and came through a proxy', async (auth, peer, headers, expected) => {
+    const app = await start({ auth, ...('host' in headers && headers.host === 'gpu.example.com' ? { allowedHosts: ['gpu.example.com'] } : {}) });
     const res = await app.inject({ url: '/api/public/auth/session', headers, ...peer });
     expect(res.json()).toEqual({ ...expected, token: null });
   });
@@ -320,7 +324,7 @@ describe('the session route', () => {
     const app = await start();
     const { token } = await newToken(app, { name: 'phone', scope: 'read' });
     const res = await app.inject({ url: '/api/public/auth/session', headers: { authorization: `Bearer ${token}` }, ...LAN });
-    expect(res.json()).toEqual({ local: false, authRequired: true, token: { name: 'phone', scope: 'read' } });
+    expect(res.json()).toEqual({ local: false, authRequired: true, token: { name: 'phone', scope: 'read' }, proxied: false });
     await app.inject({ method: 'DELETE', url: '/api/public/tokens/phone', headers: HOST, ...LOCAL });
     const after = await app.inject({ url: '/api/public/auth/session', headers: { authorization: `Bearer ${token}` }, ...LAN });
     expect(after.statusCode).toBe(401);

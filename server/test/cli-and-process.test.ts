@@ -41,7 +41,7 @@ describe('token CLI', () => {
     expect(list.stdout).not.toContain(secret);
 
     const json = await runCli(['token', 'list', '--json'], env);
-    expect(JSON.parse(json.stdout)).toEqual([{ name: 'dashboard', scope: 'admin', created: expect.any(String), lastUsed: null, expires: expect.any(String), note: 'my laptop' }]);
+    expect(JSON.parse(json.stdout)).toEqual([{ name: 'dashboard', scope: 'admin', created: expect.any(String), lastUsed: null, lastUsedFrom: null, expires: expect.any(String), note: 'my laptop' }]);
 
     expect((await runCli(['token', 'revoke', 'dashboard'], env)).stdout).toBe('Revoked dashboard.\n');
     expect((await runCli(['token', 'list'], env)).stdout).toBe('No tokens. Create one with: halo-forge token create NAME\n');

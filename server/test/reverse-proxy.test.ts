@@ -117,7 +117,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
         { path: '/api/public/auth/session', headers: { 'x-api-key': s.tokens.laptop! } },
         { path: '/' },
       ]);
-      expect(session).toMatchObject({ status: 200, protocol: PROTOCOL[kind], body: { local: false, authRequired: true, token: null } });
+      expect(session).toMatchObject({ status: 200, protocol: PROTOCOL[kind], body: { local: false, authRequired: true, token: null, proxied: true } });
       expect(noToken).toMatchObject({
         status: 401,
         headers: { 'www-authenticate': 'Bearer realm="halo-forge"' },
@@ -133,7 +133,7 @@ describe.skipIf(unavailable !== null)('behind a real reverse proxy', () => {
 
       // The desktop window talks to the backend directly, on loopback.
       const direct = await fetch(`http://127.0.0.1:${s.backendPort}/api/public/auth/session`);
-      expect(await direct.json()).toEqual({ local: true, authRequired: false, token: null });
+      expect(await direct.json()).toEqual({ local: true, authRequired: false, token: null, proxied: false });
     });
 
     it.skipIf(missing !== null)('forwarding headers a laptop sends itself change nothing: it is not local, and the audit log names its real address', async () => {

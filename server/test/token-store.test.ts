@@ -30,7 +30,7 @@ describe('token store', () => {
     expect(text).not.toContain(token.slice(4));
     expect(mode(path)).toBe(0o600);
     expect(mode(join(home, 'state'))).toBe(0o700);
-    expect(fileTokens()[0]).toEqual({ name: 'dashboard', hash: record.hash, scope: 'operate', created: record.created, lastUsed: null, expires: record.expires, note: 'laptop' });
+    expect(fileTokens()[0]).toEqual({ name: 'dashboard', hash: record.hash, scope: 'operate', created: record.created, lastUsed: null, lastUsedFrom: null, expires: record.expires, note: 'laptop' });
     expect(Date.parse(record.expires!) - Date.parse(record.created)).toBe(30 * 86_400_000);
   });
 
@@ -90,6 +90,28 @@ describe('token store', () => {
       ['a', '2026-05-07T12:14:22+00:00'],
       ['b', null],
     ]);
+  });
+
+  it('records the address of the last use beside its time, in the list at once and in the file after a flush', async () => {
+    const server = new TokenStore(path).load();
+    const { token } = await server.create({ name: 'phone' });
+    server.recordUse(okRecord(server.verify(token)), Date.parse('2026-05-07T12:14:22Z'), '192.168.1.23');
+    expect(server.list()[0]).toMatchObject({ lastUsed: '2026-05-07T12:14:22+00:00', lastUsedFrom: '192.168.1.23' });
+    server.recordUse(okRecord(server.verify(token)), Date.parse('2026-05-07T12:15:00Z'), '10.0.0.7');
+    await server.flushLastUsed();
+    expect(fileTokens()[0]).toMatchObject({ lastUsed: '2026-05-07T12:15:00+00:00', lastUsedFrom: '10.0.0.7' });
+    expect(new TokenStore(path).load().list()[0]).toMatchObject({ lastUsedFrom: '10.0.0.7' });
+  });
+
+  it('reads a file without lastUsedFrom, or with something that is not an address there, as "not known"', async () => {
+    const server = new TokenStore(path).load();
+    await server.create({ name: 'old' });
+    const file = JSON.parse(readFileSync(path, 'utf8')) as { tokens: Record<string, unknown>[] };
+    for (const [value, expected] of [[undefined, null], ['<script>', null], ['::1', '::1']] as const) {
+      file.tokens[0]!.lastUsedFrom = value;
+      writeFileSync(path, JSON.stringify(file));
+      expect(new TokenStore(path).load().list()[0]!.lastUsedFrom).toBe(expected);
+    }
   });
 
   it('sees a token the CLI created or revoked within a second, without a restart', async () => {

@@ -140,9 +140,22 @@ export function SecretInput({ id, describedBy, value, onChange, placeholder, dis
   );
 }
 
-export function Switch({ checked, onChange, label, disabled, describedBy }: { checked: boolean; onChange: (checked: boolean) => void; label: string; disabled?: boolean; describedBy?: string }): ReactElement {
+/** `busy`: a change is under way; clicks are ignored but the switch keeps focus (a disabled one would lose it). */
+export function Switch({ checked, onChange, label, disabled, busy, describedBy }: { checked: boolean; onChange: (checked: boolean) => void; label: string; disabled?: boolean; busy?: boolean; describedBy?: string }): ReactElement {
   return (
-    <button type="button" role="switch" className="switch" aria-checked={checked} aria-label={label} aria-describedby={describedBy} disabled={disabled} onClick={() => onChange(!checked)}>
+    <button
+      type="button"
+      role="switch"
+      className="switch"
+      aria-checked={checked}
+      aria-label={label}
+      aria-describedby={describedBy}
+      aria-busy={busy || undefined}
+      disabled={disabled}
+      onClick={() => {
+        if (!busy) onChange(!checked);
+      }}
+    >
       <span className="switch__thumb" aria-hidden="true" />
     </button>
   );

@@ -43,10 +43,68 @@ const ACCESS: Record<ModelAccess, { tone: Tone; label: string; advice: string }>
   unreachable: { tone: 'warn', label: 'Hub unreachable', advice: 'The workstation could not reach huggingface.co. Check its network, then try again.' },
 };
 
+/** The Hub says a request for a manually gated model awaits its authors' review. */
+export function isRequestPending(check: ModelCheck): boolean {
+  return check.access === 'gated' && /awaiting a review/i.test(check.message);
+}
+
 export function modelAccessWords(check: ModelCheck): { tone: Tone; label: string; advice: string } {
   const words = ACCESS[check.access];
+  if (isRequestPending(check)) {
+    return { tone: 'info', label: 'Request pending', advice: 'You asked for access; the authors review each request by hand. Check again once they have approved it.' };
+  }
   if (check.access === 'gated' && check.gated === 'manual') {
     return { ...words, advice: 'The authors review each request by hand: open the model page, request access, and check again once they approve it.' };
   }
   return words;
+}
+
+/** Only a model that exists has a page worth opening. */
+export function offersModelPage(check: ModelCheck): boolean {
+  return check.url !== '' && check.access !== 'not_found';
+}
+
+/**
+ * The backend's message names the model page's URL, for the CLI. The
+ * dashboard shows that page as a button beside it, so the URL goes from the text.
+ */
+export function modelCheckMessage(check: ModelCheck): string {
+  if (!check.url) return check.message;
+  return check.message
+    .replaceAll(` (${check.url})`, '')
+    .replaceAll(`at ${check.url}`, 'on its page')
+    .replaceAll(`open ${check.url}`, 'open the model page')
+    .replaceAll(check.url, 'the model page');
+}
+
+const HUB_HOSTS = new Set(['huggingface.co', 'www.huggingface.co', 'hf.co']);
+
+/**
+ * What the model field accepts: owner/name, or a huggingface.co address
+ * pasted from the browser (https://huggingface.co/owner/name/tree/main...).
+ * Anything else is passed on as typed, for the workstation to judge.
+ */
+export function modelIdFrom(input: string): string {
+  const text = input.trim();
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//i.test(text) ? text : `https://${text}`);
+  } catch {
+    return text;
+  }
+  if (!HUB_HOSTS.has(url.hostname.toLowerCase())) return text;
+  const [owner, name] = url.pathname.split('/').filter(Boolean);
+  if (!owner || !name || ['datasets', 'spaces', 'models', 'docs', 'settings'].includes(owner)) return text;
+  return `${owner}/${name}`;
+}
+
+/**
+ * A failed "Save and verify" because the Hub was unreachable: the backend's
+ * message ends with how to skip the check through the API or the CLI; here a
+ * button does that, so the sentence about it goes.
+ */
+export function hubUnreachableDetail(message: string): string {
+  const cut = message.indexOf(' Nothing was saved.');
+  const reason = cut === -1 ? message : message.slice(0, cut);
+  return `${reason} Nothing was saved: try again once the workstation is online, or save the token without verifying it.`;
 }

@@ -4,7 +4,7 @@ import { ConfirmDialog } from '../components/dialog';
 import { Icon } from '../components/icons';
 import { useApiTokens } from '../stores/api-tokens';
 import { useConnection } from '../stores/connection';
-import { canAdminister, useSession } from '../stores/session';
+import { adminNeed, canAdminister, useSession } from '../stores/session';
 import { CreateTokenDialog } from './tokens/create-token-dialog';
 import { TokenTable } from './tokens/token-table';
 
@@ -62,6 +62,7 @@ export function ApiTokensScreen(): ReactElement {
   const sessionReady = useSession((s) => s.phase === 'ready');
   const load = useApiTokens((s) => s.load);
   const envToken = useConnection((s) => s.info?.envToken ?? false);
+  const why = useSession(adminNeed);
   const [creating, setCreating] = useState(false);
 
   useEffect(() => {
@@ -92,7 +93,7 @@ export function ApiTokensScreen(): ReactElement {
           <TokenList onCreate={() => setCreating(true)} />
         ) : sessionReady ? (
           <EmptyState icon="shield" title="Needs an admin token">
-            Managing tokens needs a local session or a token with the admin scope.
+            <p data-testid="tokens-locked">{why ?? 'Managing tokens needs a token with the admin scope.'}</p>
           </EmptyState>
         ) : (
           <Spinner label="Checking the connection" />

@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { HfStatus, ModelCheck } from '../../../shared/api';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
-import { connectedAs, sourceWords } from '../lib/huggingface';
+import { connectedAs, hubUnreachableDetail, modelIdFrom, sourceWords } from '../lib/huggingface';
 
 const RECHECKS = 3;
 const RECHECK_MS = 1_500;
@@ -78,7 +78,9 @@ export const useHuggingFace = create<HuggingFaceState>()((set, get) => ({
       return 'saved';
     } catch (err) {
       const unreachable = err instanceof ApiFailure && err.code === 'hf.unreachable';
-      set({ outcome: { tone: unreachable ? 'warn' : 'danger', ...explainFailure(err) }, offerUnverified: unreachable && verify });
+      const explained = explainFailure(err);
+      if (unreachable) explained.detail = hubUnreachableDetail(explained.detail);
+      set({ outcome: { tone: unreachable ? 'warn' : 'danger', ...explained }, offerUnverified: unreachable && verify });
       return unreachable ? 'unreachable' : 'failed';
     } finally {
       set({ busy: 'idle' });
@@ -126,7 +128,7 @@ export const useHuggingFace = create<HuggingFaceState>()((set, get) => ({
   async checkModel(model) {
     set({ check: { phase: 'checking', result: null, error: null } });
     try {
-      set({ check: { phase: 'done', result: await api.checkModel(model.trim()), error: null } });
+      set({ check: { phase: 'done', result: await api.checkModel(modelIdFrom(model)), error: null } });
     } catch (err) {
       set({ check: { phase: 'failed', result: null, error: explainFailure(err) } });
     }

@@ -29,7 +29,14 @@ interface SessionState {
   /** Failed checks in a row, for the backoff. */
   failures: number;
   check: TokenCheck;
+  /** Times the workstation came back after it could not be reached: screens reload their data on each. */
+  recoveries: number;
   load(): Promise<void>;
+  /**
+   * The periodic "are you still there?": notices a stopped server or a
+   * revoked token on any screen, without waiting for the user to click.
+   */
+  heartbeat(): Promise<void>;
   /** Checks a pasted token against the backend without storing it. */
   test(token: string): Promise<boolean>;
   /** Tests, and stores only a token that works; then takes the user back to where a 401 interrupted them. */
@@ -64,6 +71,17 @@ export function retryDelayMs(failure: unknown, failures: number): number | null 
 
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
+const UNREACHABLE: Explained = {
+  title: 'Workstation unreachable',
+  detail: 'Nothing answers at this address: Halo Forge may have stopped, or the network between here and the workstation is down. What this page shows may be out of date.',
+};
+
+/** A banner that reported a success (paired, saved) stops being true when the session goes bad. */
+function withdrawSuccessNotice(): void {
+  const navigation = useNavigation.getState();
+  if (navigation.notice?.tone === 'ok') navigation.dismissNotice();
+}
+
 const TOKEN_NEEDED: Explained = {
   title: 'This workstation needs an API token',
   detail: 'This workstation asks for a Halo Forge API token (hfk_…). Paste one below, or open a pairing link from the workstation.',
@@ -79,6 +97,7 @@ export const useSession = create<SessionState>()((set, get) => ({
   retryAt: null,
   failures: 0,
   check: { phase: 'idle', result: null },
+  recoveries: 0,
 
   async load() {
     clearTimeout(retryTimer);
@@ -90,7 +109,8 @@ export const useSession = create<SessionState>()((set, get) => ({
       const retryAt = delay === null ? null : Date.now() + delay;
       const unreachable = err instanceof ApiFailure && err.code === 'network';
       const throttled = err instanceof ApiFailure && err.code === 'auth.throttled';
-      set({ phase: unreachable ? 'unreachable' : 'failed', problem: throttled ? THROTTLED : explainFailure(err), failures, retryAt });
+      set({ phase: unreachable ? 'unreachable' : 'failed', problem: unreachable ? UNREACHABLE : throttled ? THROTTLED : explainFailure(err), failures, retryAt });
+      withdrawSuccessNotice();
       if (delay === null) return;
       // A check started meanwhile (Try again, a saved token) makes this one moot.
       retryTimer = setTimeout(() => {
@@ -110,7 +130,8 @@ export const useSession = create<SessionState>()((set, get) => ({
         return fail(again);
       }
     }
-    set({ phase: 'ready', session, problem: null, retryAt: null, failures: 0 });
+    const recovered = get().phase === 'unreachable' || get().phase === 'failed';
+    set({ phase: 'ready', session, problem: null, retryAt: null, failures: 0, recoveries: get().recoveries + (recovered ? 1 : 0) });
     // A refused token would only be refused again; the interruption already says why.
     if (get().refused) return;
     if (session.authRequired && !session.token) {
@@ -121,6 +142,28 @@ export const useSession = create<SessionState>()((set, get) => ({
       (health) => set({ version: health.version }),
       () => undefined,
     );
+  },
+
+  async heartbeat() {
+    // While a check is failing, its own retry timer is in charge.
+    if (get().phase !== 'ready') return;
+    try {
+      // A refused token is not sent again: each try would count as a failed sign-in.
+      const session = await api.session(get().refused ? null : undefined);
+      const before = get().session;
+      if (JSON.stringify(before) !== JSON.stringify(session)) set({ session });
+    } catch (err) {
+      if (err instanceof ApiFailure && err.tokenRefused) {
+        // The client already reported it (tokenRefused, the interruption); learn what an anonymous caller gets.
+        try {
+          set({ session: await api.session(null) });
+        } catch {
+          await get().load();
+        }
+        return;
+      }
+      await get().load();
+    }
   },
 
   async test(token) {
@@ -171,7 +214,9 @@ export const useSession = create<SessionState>()((set, get) => ({
   },
 
   tokenRefused(failure) {
-    set({ refused: explainFailure(failure) });
+    // One message: the interruption says why. A "Connection verified" or "Paired" from before is no longer true.
+    set({ refused: explainFailure(failure), check: { phase: 'idle', result: null } });
+    withdrawSuccessNotice();
   },
 }));
 
@@ -182,6 +227,26 @@ export function authState(state: Pick<SessionState, 'phase' | 'session' | 'refus
   if (!state.session) return 'checking';
   if (state.session.token) return 'token-stored';
   return state.session.authRequired ? 'token-needed' : 'not-needed';
+}
+
+/** The workstation did not answer the last check: every status on screen is stale. */
+export function isOffline(state: Pick<SessionState, 'phase'>): boolean {
+  return state.phase === 'unreachable';
+}
+
+/**
+ * Why this browser may not administer, in words that fit the mode: with
+ * `--auth on` (or from another device) no "local session" exists, so only
+ * an admin token is offered. Null when it may.
+ */
+export function adminNeed(state: Pick<SessionState, 'session' | 'refused'>): string | null {
+  if (canAdminister(state)) return null;
+  const session = state.session;
+  const token = session?.token;
+  if (token) return `This browser signs in with “${token.name}”, ${token.scope === 'read' ? 'a' : 'an'} ${token.scope} token: this needs a token with the admin scope.`;
+  if (session && !session.authRequired) return null;
+  if (session?.local) return 'This workstation asks every browser for an API token, this computer’s too: this needs one with the admin scope.';
+  return 'This needs an API token with the admin scope. Paste one on the Connection screen.';
 }
 
 /** A local user (or an open server) or an admin token may manage remote access and tokens. */

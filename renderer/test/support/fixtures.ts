@@ -1,17 +1,17 @@
 import type { AuthSession, ConnectionInfo, HfStatus, TokenInfo } from '../../../shared/api';
 
-export const LOCAL_SESSION: AuthSession = { local: true, authRequired: false, token: null };
-export const ANONYMOUS_SESSION: AuthSession = { local: false, authRequired: true, token: null };
-export const ADMIN_SESSION: AuthSession = { local: false, authRequired: true, token: { name: 'laptop', scope: 'admin' } };
+export const LOCAL_SESSION: AuthSession = { local: true, authRequired: false, token: null, proxied: false };
+export const ANONYMOUS_SESSION: AuthSession = { local: false, authRequired: true, token: null, proxied: false };
+export const ADMIN_SESSION: AuthSession = { local: false, authRequired: true, token: { name: 'laptop', scope: 'admin' }, proxied: false };
 
 export const HEALTH = { status: 'ok', version: '0.1.0' } as const;
 
-export const TOKEN: TokenInfo = { name: 'laptop', scope: 'admin', created: '2026-05-07T12:00:00Z', lastUsed: null, expires: null, note: '' };
+export const TOKEN: TokenInfo = { name: 'laptop', scope: 'admin', created: '2026-05-07T12:00:00Z', lastUsed: null, lastUsedFrom: null, expires: null, note: '' };
 
 export const CONNECTION: ConnectionInfo = {
   bind: { host: '127.0.0.1', port: 8000 },
   authMode: 'auto',
-  remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], needsToken: false },
+  remote: { enabled: false, fixed: false, interface: 'all', port: 8000, urls: [], addresses: [], needsToken: false },
   tokenCount: 0,
   envToken: false,
 };

@@ -3,7 +3,7 @@ import type { TokenRecord, Verification } from './token-store.js';
 
 export interface TokenAuthority {
   verify(secret: string): Verification;
-  recordUse(record: TokenRecord): void;
+  recordUse(record: TokenRecord, at?: number, from?: string | null): void;
   /** The token with this stored hash, unless revoked or expired (long-lived streams, keep-alive connections). */
   current(hash: string): TokenRecord | null;
 }
@@ -19,7 +19,7 @@ export class EnvToken implements TokenAuthority {
 
   constructor(secret: string) {
     this.digest = createHash('sha256').update(secret).digest();
-    this.record = { name: 'env', scope: 'admin', created: new Date().toISOString(), lastUsed: null, expires: null, note: 'HALOFORGE_API_TOKEN', hash: this.digest.toString('hex') };
+    this.record = { name: 'env', scope: 'admin', created: new Date().toISOString(), lastUsed: null, lastUsedFrom: null, expires: null, note: 'HALOFORGE_API_TOKEN', hash: this.digest.toString('hex') };
   }
 
   verify(secret: string): Verification {

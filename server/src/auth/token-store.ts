@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { SCOPES, type Scope, type TokenInfo } from '../../../shared/api.js';
@@ -61,7 +62,7 @@ function flushInterval(env: NodeJS.ProcessEnv): number {
 export class TokenStore {
   private byHash = new Map<string, TokenRecord>();
   private records: TokenRecord[] = [];
-  private pendingUse = new Map<string, { hash: string; at: number }>();
+  private pendingUse = new Map<string, { hash: string; at: number; from: string | null }>();
   private fileStamp = '';
   private timers: NodeJS.Timeout[] = [];
   private watchers: FSWatcher[] = [];
@@ -89,7 +90,7 @@ export class TokenStore {
   list(): TokenInfo[] {
     return this.records.map(({ hash: _hash, ...info }) => {
       const pending = this.pendingUse.get(info.name);
-      return { ...info, lastUsed: pending && pending.hash === _hash ? isoSeconds(new Date(pending.at)) : info.lastUsed };
+      return pending && pending.hash === _hash ? { ...info, lastUsed: isoSeconds(new Date(pending.at)), lastUsedFrom: pending.from } : info;
     });
   }
 
@@ -126,10 +127,10 @@ export class TokenStore {
   }
 
   /** On the request path: a map write, no formatting, no I/O. */
-  recordUse(record: TokenRecord, at = Date.now()): void {
+  recordUse(record: TokenRecord, at = Date.now(), from: string | null = null): void {
     const pending = this.pendingUse.get(record.name);
-    if (pending && pending.hash === record.hash) pending.at = at;
-    else this.pendingUse.set(record.name, { hash: record.hash, at });
+    if (pending && pending.hash === record.hash) Object.assign(pending, { at, from });
+    else this.pendingUse.set(record.name, { hash: record.hash, at, from });
   }
 
   async create(options: CreateTokenOptions, now = new Date()): Promise<{ record: TokenRecord; token: string }> {
@@ -146,7 +147,7 @@ export class TokenStore {
     const note = (options.note ?? '').trim();
     if (note.length > 200 || /[\x00-\x1f\x7f]/.test(note)) throw httpError(400, 'request.invalid', 'A note is at most 200 characters, on one line.');
     const token = generateApiToken();
-    const record: TokenRecord = { name: options.name, scope, created: isoSeconds(now), lastUsed: null, expires, note, hash: hashApiToken(token) };
+    const record: TokenRecord = { name: options.name, scope, created: isoSeconds(now), lastUsed: null, lastUsedFrom: null, expires, note, hash: hashApiToken(token) };
     await this.mutate((tokens) => {
       if (tokens.some((t) => t.name === record.name)) {
         throw httpError(409, 'token.duplicate', `A token named "${record.name}" already exists; revoke it first or pick another name.`);
@@ -180,13 +181,13 @@ export class TokenStore {
             // Same name but another hash is a token created after a revoke: not ours to touch.
             if (!use || use.hash !== t.hash) return t;
             const at = isoSeconds(new Date(use.at));
-            return !t.lastUsed || t.lastUsed < at ? { ...t, lastUsed: at } : t;
+            return !t.lastUsed || t.lastUsed <= at ? { ...t, lastUsed: at, lastUsedFrom: use.from } : t;
           }),
         );
         // Keep entries that were used again while the flush ran.
         for (const [name, use] of pending) {
           const now = this.pendingUse.get(name);
-          if (now && now.hash === use.hash && now.at === use.at) this.pendingUse.delete(name);
+          if (now && now.hash === use.hash && now.at === use.at && now.from === use.from) this.pendingUse.delete(name);
         }
       } finally {
         this.flushing = null;
@@ -315,6 +316,8 @@ export function parseStore(path: string, text: string): StoreFile {
       scope,
       created: t.created!,
       lastUsed: t.lastUsed ?? null,
+      // Written by this version on each flush; an older file has none. Only an address is kept, never free text.
+      lastUsedFrom: typeof t.lastUsedFrom === 'string' && isIP(t.lastUsedFrom) ? t.lastUsedFrom : null,
       expires: t.expires ?? null,
       note: typeof t.note === 'string' ? t.note : '',
     } satisfies TokenRecord;

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { RemoteAccess } from '../../../shared/api.js';
 import { isLoopbackAddress } from '../auth/local-pass.js';
 import { httpError } from '../errors.js';
-import { externalAddresses, isWildcard, urlFor } from './interfaces.js';
+import { externalAddresses, isWildcard, rankPairingAddresses, systemHostname, urlFor, type InterfaceAddress } from './interfaces.js';
 
 export interface ExposureOptions {
   bindHost: string;
@@ -45,16 +45,18 @@ export class Exposure {
     const port = this.opts.bindPort();
     if (this.fixed) {
       const host = this.opts.bindHost;
-      const addresses = isWildcard(host) ? externalAddresses().map((a) => a.address) : [host];
-      return { enabled: true, fixed: true, interface: host, port, urls: addresses.map((a) => urlFor(a, port)), needsToken: !this.opts.hasTokens() };
+      const wildcard = isWildcard(host);
+      const addresses = wildcard ? externalAddresses().map((a) => a.address) : [host];
+      return { enabled: true, fixed: true, interface: host, port, urls: addresses.map((a) => urlFor(a, port)), addresses: pairingAddresses(addresses, port, wildcard), needsToken: !this.opts.hasTokens() };
     }
-    if (!this.current) return { enabled: false, fixed: false, interface: 'all', port, urls: [], needsToken: false };
+    if (!this.current) return { enabled: false, fixed: false, interface: 'all', port, urls: [], addresses: [], needsToken: false };
     return {
       enabled: true,
       fixed: false,
       interface: this.current.interface,
       port: this.current.port,
       urls: this.current.addresses.map((a) => urlFor(a, this.current!.port)),
+      addresses: pairingAddresses(this.current.addresses, this.current.port, this.current.interface === 'all'),
       needsToken: !this.opts.hasTokens(),
     };
   }
@@ -168,4 +170,11 @@ function closeServer(server: Server): Promise<void> {
 
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The listening addresses as a person picks one: labelled by their interface, ranked, the machine's name first. */
+function pairingAddresses(listening: string[], port: number, everyInterface: boolean) {
+  const known = externalAddresses();
+  const described: InterfaceAddress[] = listening.map((address) => known.find((a) => a.address === address) ?? { name: 'unknown', address, family: address.includes(':') ? 'IPv6' : 'IPv4' });
+  return rankPairingAddresses(described, port, everyInterface ? systemHostname() : null);
 }

@@ -175,7 +175,7 @@ export const authGate = fp<AuthGateOptions>(async (app: FastifyInstance, opts) =
               : 'The token is not valid: it is unknown or has been revoked.';
         return reject(reply, 401, code, message, { 'www-authenticate': `${CHALLENGE}, error="invalid_token"` });
       }
-      authority.recordUse(result.record);
+      authority.recordUse(result.record, Date.now(), request.clientAddress);
       noteFirstUse(result.record.name, address);
       request.caller = { kind: 'token', name: result.record.name, scope: result.record.scope, hash: result.record.hash };
     } else if (opts.mode === 'off') {

@@ -10,6 +10,13 @@ const RemoteAccessSchema = Type.Object({
   interface: Type.String(),
   port: Type.Integer(),
   urls: Type.Array(Type.String()),
+  addresses: Type.Array(
+    Type.Object({
+      url: Type.String(),
+      kind: Type.Union([Type.Literal('hostname'), Type.Literal('lan'), Type.Literal('vpn'), Type.Literal('container')]),
+      label: Type.String(),
+    }),
+  ),
   needsToken: Type.Boolean(),
 });
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { AuthSession, Health } from '../../../shared/api.js';
 import { version } from '../version.js';
-import { localPass } from '../auth/local-pass.js';
+import { isLoopbackAddress, localPass } from '../auth/local-pass.js';
 
 const Scope = Type.Union([Type.Literal('admin'), Type.Literal('operate'), Type.Literal('read'), Type.Literal('inference')]);
 
@@ -21,6 +21,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
             local: Type.Boolean(),
             authRequired: Type.Boolean(),
             token: Type.Union([Type.Object({ name: Type.String(), scope: Scope }), Type.Null()]),
+            proxied: Type.Boolean(),
           }),
         },
       },
@@ -33,6 +34,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         local,
         authRequired: mode === 'on' || (mode === 'auto' && !local),
         token: caller.kind === 'token' ? { name: caller.name, scope: caller.scope } : null,
+        // The socket is this machine's own, yet the caller is not a local user: something on this machine relayed it.
+        proxied: !local && isLoopbackAddress(request.socket.remoteAddress),
       };
     },
   );

@@ -8,6 +8,7 @@ const TokenInfoSchema = Type.Object({
   scope: Scope,
   created: Type.String(),
   lastUsed: Type.Union([Type.String(), Type.Null()]),
+  lastUsedFrom: Type.Union([Type.String(), Type.Null()]),
   expires: Type.Union([Type.String(), Type.Null()]),
   note: Type.String(),
 });

@@ -3,6 +3,7 @@ import { Badge, Card, DefinitionList, Result, Spinner } from '../../components/u
 import { ConfirmDialog } from '../../components/dialog';
 import { Icon } from '../../components/icons';
 import { useHuggingFace } from '../../stores/huggingface';
+import { canAdminister, useSession } from '../../stores/session';
 import { hfAccessSummary, sourceWords } from '../../lib/huggingface';
 import { formatDateTime, relativeTime } from '../../lib/format';
 
@@ -62,6 +63,7 @@ export function HfStatusCard(): ReactElement {
   const busy = useHuggingFace((s) => s.busy);
   const verifyAgain = useHuggingFace((s) => s.verifyAgain);
   const summary = hfAccessSummary(status);
+  const admin = useSession(canAdminister);
 
   return (
     <Card
@@ -97,7 +99,7 @@ export function HfStatusCard(): ReactElement {
               ))}
             </ul>
           ) : null}
-          <div className="button-row">
+          <div className="button-row" hidden={!admin}>
             {status.present ? (
               <button type="button" className="button" onClick={() => void verifyAgain()} disabled={busy !== 'idle'}>
                 <Icon name="refresh" size={16} /> Verify again

@@ -1,4 +1,4 @@
-import { useState, type FormEvent, type ReactElement } from 'react';
+import { useRef, useState, type FormEvent, type ReactElement } from 'react';
 import { Card, Field, LiveRegion, Result, SecretInput, Spinner } from '../../components/ui';
 import { Icon } from '../../components/icons';
 import { useHuggingFace } from '../../stores/huggingface';
@@ -39,10 +39,13 @@ export function HfTokenCard(): ReactElement {
   const save = useHuggingFace((s) => s.save);
   const working = busy !== 'idle';
   const replacing = useHuggingFace((s) => s.status?.present ?? false);
+  const outcomeRef = useRef<HTMLDivElement>(null);
 
   const send = async (verify: boolean) => {
     const result = await save(token, verify);
     if (result !== 'unreachable') setToken('');
+    // The answer is what the user waits for: focus (and a screen reader) goes there, not back to a disabled field.
+    outcomeRef.current?.focus();
   };
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -71,6 +74,7 @@ export function HfTokenCard(): ReactElement {
             ) : null}
           </div>
         </form>
+        <div ref={outcomeRef} tabIndex={-1} className="focus-target" data-testid="hf-outcome-region">
         <LiveRegion>
           {outcome ? (
             <Result tone={outcome.tone} title={outcome.title} detail={outcome.detail} testId="hf-outcome">
@@ -85,6 +89,7 @@ export function HfTokenCard(): ReactElement {
             </Result>
           ) : null}
         </LiveRegion>
+        </div>
         <AdoptOffer />
       </div>
     </Card>

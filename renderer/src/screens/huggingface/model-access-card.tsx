@@ -2,7 +2,7 @@ import { useState, type FormEvent, type ReactElement } from 'react';
 import { Badge, Card, Field, LiveRegion, Result, Spinner } from '../../components/ui';
 import { Icon } from '../../components/icons';
 import { useHuggingFace } from '../../stores/huggingface';
-import { modelAccessWords } from '../../lib/huggingface';
+import { modelAccessWords, modelCheckMessage, offersModelPage } from '../../lib/huggingface';
 import { HF_TOKEN_INPUT_ID } from './hf-token-card';
 
 function GatedFlow({ highlight, modelUrl }: { highlight: boolean; modelUrl: string | null }): ReactElement {
@@ -13,18 +13,7 @@ function GatedFlow({ highlight, modelUrl }: { highlight: boolean; modelUrl: stri
       </h3>
       <ol className="flow__steps">
         <li>
-          Open the model page
-          {modelUrl ? (
-            <>
-              {' '}
-              (
-              <a href={modelUrl} target="_blank" rel="noopener noreferrer">
-                open it
-              </a>
-              )
-            </>
-          ) : null}
-          .
+          Open the model page{modelUrl ? ' (the button above)' : ''}.
         </li>
         <li>Accept the license on Hugging Face if it asks. Halo Forge never accepts a license for you.</li>
         <li>
@@ -57,7 +46,7 @@ export function ModelAccessCard(): ReactElement {
     <Card title="Check access to a model" description="Before serving or training, check that this workstation can download the model.">
       <div className="stack">
         <form className="inline-form" onSubmit={onSubmit} aria-label="Check model access">
-          <Field label="Model id" hint="owner/name, as on huggingface.co">
+          <Field label="Model" hint="owner/name, or the model's huggingface.co address">
             {({ id, describedBy }) => (
               <input id={id} className="input input--mono" value={model} onChange={(e) => setModel(e.target.value)} placeholder="meta-llama/Llama-3.1-8B" autoComplete="off" spellCheck={false} aria-describedby={describedBy} />
             )}
@@ -74,8 +63,8 @@ export function ModelAccessCard(): ReactElement {
                 <code className="model-result__id">{result.model}</code>
                 <Badge tone={words.tone}>{words.label}</Badge>
               </div>
-              <p>{result.message || words.advice}</p>
-              {result.url ? (
+              <p>{modelCheckMessage(result) || words.advice}</p>
+              {offersModelPage(result) ? (
                 <a className="button button--small" href={result.url} target="_blank" rel="noopener noreferrer">
                   <Icon name="external" size={16} /> Open model page
                 </a>
@@ -85,7 +74,7 @@ export function ModelAccessCard(): ReactElement {
             <Result tone="danger" title={check.error.title} detail={check.error.detail} />
           ) : null}
         </LiveRegion>
-        <GatedFlow highlight={result?.access === 'gated'} modelUrl={result?.url ?? null} />
+        <GatedFlow highlight={result?.access === 'gated'} modelUrl={result && offersModelPage(result) ? result.url : null} />
       </div>
     </Card>
   );

@@ -127,7 +127,7 @@ export function ModelPage({ canOperate }: { canOperate: boolean }): ReactElement
                 Pull all ({formatBytes(total)})
               </button>
             </div>
-            {!canOperate ? <p className="muted" data-testid="no-operate">Pulling needs a local session or a token with the operate scope; this one can only look.</p> : null}
+            {!canOperate ? <p className="muted" data-testid="no-operate">Pulling needs a token with the operate scope; this one can only look.</p> : null}
             <ul className="groups">
               {details.groups.map((group) => (
                 <GroupRow key={group.label} group={group} onPull={() => pullWith(group.include)} disabled={disabled} why={why} />

@@ -4,6 +4,7 @@ import { Dialog } from '../../components/dialog';
 import { Field, Result } from '../../components/ui';
 import { useApiTokens } from '../../stores/api-tokens';
 import { useConnection } from '../../stores/connection';
+import { NEW_TOKEN_DEFAULTS, TOKEN_EXPIRY } from '../../lib/token-defaults';
 
 const SCOPE_WORDS: Record<Scope, string> = {
   admin: 'Admin: everything, including remote access and tokens',
@@ -12,20 +13,11 @@ const SCOPE_WORDS: Record<Scope, string> = {
   inference: 'Inference: the OpenAI API (/v1) only, for an OpenAI client',
 };
 
-const EXPIRY = [
-  ['', 'Never'],
-  ['24h', 'In 24 hours'],
-  ['7d', 'In 7 days'],
-  ['30d', 'In 30 days'],
-  ['90d', 'In 90 days'],
-  ['365d', 'In a year'],
-] as const;
-
 
 export function CreateTokenDialog({ onClose }: { onClose: () => void }): ReactElement {
   const [name, setName] = useState('');
-  const [scope, setScope] = useState<Scope>('admin');
-  const [expires, setExpires] = useState('');
+  const [scope, setScope] = useState<Scope>(NEW_TOKEN_DEFAULTS.scope);
+  const [expires, setExpires] = useState<string>(NEW_TOKEN_DEFAULTS.expires);
   const [note, setNote] = useState('');
   const create = useApiTokens((s) => s.create);
   const creating = useApiTokens((s) => s.creating);
@@ -82,7 +74,7 @@ export function CreateTokenDialog({ onClose }: { onClose: () => void }): ReactEl
         <Field label="Expires">
           {({ id }) => (
             <select id={id} className="input" value={expires} onChange={(e) => setExpires(e.target.value)}>
-              {EXPIRY.map(([value, label]) => (
+              {TOKEN_EXPIRY.map(([value, label]) => (
                 <option key={value} value={value}>
                   {label}
                 </option>

@@ -15,13 +15,14 @@ function When({ iso, empty }: { iso: string | null; empty: string }): ReactEleme
 export function TokenTable({ tokens, currentToken, onRevoke }: { tokens: TokenInfo[]; currentToken: string | null; onRevoke: (name: string) => void }): ReactElement {
   return (
     <div className="table-wrap">
-      <table className="table" aria-label="API tokens">
+      <table className="table table--cards" aria-label="API tokens">
         <thead>
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Scope</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
+            <th scope="col">Last used from</th>
             <th scope="col">Expires</th>
             <th scope="col">Note</th>
             <th scope="col">
@@ -40,17 +41,20 @@ export function TokenTable({ tokens, currentToken, onRevoke }: { tokens: TokenIn
                   </span>
                 ) : null}
               </th>
-              <td>
+              <td data-label="Scope">
                 <Badge tone={t.scope === 'admin' ? 'warn' : 'neutral'}>{t.scope}</Badge>
               </td>
-              <td>
+              <td data-label="Created">
                 <When iso={t.created} empty="—" />
               </td>
-              <td>
+              <td data-label="Last used">
                 <When iso={t.lastUsed} empty="Never" />
               </td>
-              <td>{t.expires ? isPast(t.expires) ? <Badge tone="danger">Expired</Badge> : <When iso={t.expires} empty="Never" /> : <span className="muted">Never</span>}</td>
-              <td className="table__note">{t.note || <span className="muted">—</span>}</td>
+              <td data-label="Last used from" data-testid={`token-from-${t.name}`}>
+                {t.lastUsedFrom ? <code>{t.lastUsedFrom}</code> : <span className="muted">—</span>}
+              </td>
+              <td data-label="Expires">{t.expires ? isPast(t.expires) ? <Badge tone="danger">Expired</Badge> : <When iso={t.expires} empty="Never" /> : <span className="muted">Never</span>}</td>
+              <td className="table__note" data-label="Note">{t.note || <span className="muted">—</span>}</td>
               <td className="table__actions">
                 <button type="button" className="button button--small button--ghost-danger" onClick={() => onRevoke(t.name)} aria-label={`Revoke ${t.name}`}>
                   Revoke
