@@ -1,5 +1,5 @@
-// A copy of server/test/support/tiny-gguf.ts: the Playwright tests may not import server test code.
-// Keep the two the same.
+// The tiny test model, for the Playwright tests and (as with the fake Hub beside it) the server tests,
+// which import it from here: e2e may not import server test code, the other way round is the custom.
 import { writeFileSync } from 'node:fs';
 
 /**
