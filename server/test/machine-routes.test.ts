@@ -64,7 +64,8 @@ describe('machine routes with the Models service', () => {
     expect(res.body).not.toContain(CANARY);
     // The disk shown is the cache's (the nearest folder that exists).
     expect(body.host.disk?.path).toBe('/tmp/hf/hub');
-    expect(body.runtimes).toEqual({ available: false, running: [] });
+    // The serving layer is wired in: nothing runs yet.
+    expect(body.runtimes).toEqual({ available: true, running: [] });
   });
 
   it('a pull’s progress reaches an open stream between snapshots', async () => {

@@ -73,7 +73,7 @@ describe.skipIf(unavailable !== null)('a real remote client in a network namespa
     // Claiming a loopback Host does not make a remote client local.
     expect(await remote.send(`http://${remote.hostAddress}:${b.port}/api/public/auth/session`, { method: 'GET', headers: { host: '127.0.0.1' } })).toEqual({
       status: 200,
-      body: { local: false, authRequired: true, token: null },
+      body: { local: false, authRequired: true, proxied: false, token: null },
     });
 
     const off = await fetch(`http://127.0.0.1:${b.port}/api/public/connection/remote`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: false }) });

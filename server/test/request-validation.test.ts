@@ -23,8 +23,8 @@ async function start() {
 describe('request bodies', () => {
   it.each([
     ['POST', '/api/public/tokens', { name: 'ci', scop: 'read' }, 'unknown field "scop"'],
-    ['POST', '/api/public/tokens', { name: 'ci', scope: 'root' }, '"scope" must be one of admin, operate, read'],
-    ['POST', '/api/public/tokens', { name: 'ci', scope: 'READ' }, '"scope" must be one of admin, operate, read'],
+    ['POST', '/api/public/tokens', { name: 'ci', scope: 'root' }, '"scope" must be one of admin, operate, read, inference'],
+    ['POST', '/api/public/tokens', { name: 'ci', scope: 'READ' }, '"scope" must be one of admin, operate, read, inference'],
     ['POST', '/api/public/tokens', { name: 42 }, '"name" must be a string'],
     ['POST', '/api/public/tokens', { scope: 'read' }, 'missing field "name"'],
     ['POST', '/api/public/tokens', { name: 'ci', expires: 30 }, '"expires" must be a string or null'],
