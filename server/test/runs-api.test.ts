@@ -101,7 +101,8 @@ describe('scopes: admin starts, operate starts recipes and stops, read watches',
     expect((await call(operate, 'POST', `/runs/${run.id}/recipe`, { name: 'copy' })).statusCode).toBe(403);
 
     const stopped = await call(operate, 'POST', `/runs/${run.id}/stop`);
-    expect(stopped.json()).toMatchObject({ state: 'stopped', reason: 'Stopped by token t-operate.' });
+    // Who stopped it is the point here; a busy machine may need the grace period's SIGKILL too.
+    expect(stopped.json()).toMatchObject({ state: 'stopped', reason: expect.stringMatching(/^Stopped by token t-operate\./) });
     expect((await call(admin, 'POST', '/runs', { command: [process.execPath, TRAIN, '--steps', '1'], cwd: t!.home })).statusCode).toBe(201);
     const audit = (await a.inject({ url: '/api/public/audit', ...LOCAL })).json().entries as { event: string; token?: string }[];
     // Newest first.

@@ -277,13 +277,13 @@ class BatchedWriter {
     this.chunks = [];
     this.buffered = 0;
     await this.writing;
-    this.writing = this.file.writev(chunks);
+    this.writing = handled(this.file.writev(chunks));
     this.sinceSync += bytes;
     if (this.sinceSync >= SYNC_EVERY) {
       this.sinceSync = 0;
       const written = this.writing;
       await this.syncing;
-      this.syncing = written.then(() => this.file.datasync());
+      this.syncing = handled(written.then(() => this.file.datasync()));
     }
   }
 
@@ -298,6 +298,16 @@ class BatchedWriter {
     await this.syncing;
     await this.file.sync();
   }
+}
+
+/**
+ * A write or sync in flight is awaited by the next flush or by settle(); until then a failure (a
+ * full disk) must not count as an unhandled rejection, which would take the process down. The
+ * promise is returned as it is, so whoever awaits it still gets the error.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 async function sizeOf(path: string): Promise<number> {
