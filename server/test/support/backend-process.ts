@@ -1,15 +1,23 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import type { BackendMessage } from '../../../shared/ipc.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/halo-forge.js', import.meta.url));
 
+/** Where each temp home's creator is noted, so the suite's leftover check can name the test that left one. */
+export const HOME_RECORD = '.halo-forge-homes';
+
 export function tempHome(prefix = 'halo-forge-test-'): { home: string; cleanup(): void } {
   const home = mkdtempSync(join(tmpdir(), prefix));
-  return { home, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+  const state = expect.getState();
+  const creator = `${state.testPath ? relative(process.cwd(), state.testPath) : '?'} > ${state.currentTestName ?? '(outside a test)'}`;
+  appendFileSync(join(tmpdir(), HOME_RECORD), `${basename(home)}\t${creator}\n`);
+  // Retried: a process that is still stopping may write one more file while the folder is being removed.
+  return { home, cleanup: () => rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }) };
 }
 
 /** The environment a test process gets: its own home, no inherited secrets, no real keyring unless asked. */

@@ -4,9 +4,20 @@
 // whatever is left in them at the end was left by a test, and fails the run. The
 // real home is compared too, for a program that finds it another way (getpwuid).
 // (The real /tmp is not: on a shared machine other runs write there at the same time.)
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Which test made each temp home (server/test/support/backend-process.ts notes it as it makes one). */
+const HOME_RECORD = '.halo-forge-homes';
+
+function creators(dir: string): Map<string, string> {
+  try {
+    return new Map(readFileSync(join(dir, HOME_RECORD), 'utf8').split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  } catch {
+    return new Map();
+  }
+}
 
 /** What a folder holds, as a set of names (empty when it cannot be read). */
 function entries(dir: string): Set<string> {
@@ -33,11 +44,10 @@ export default function setup(): () => void {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
-    // Temp leftovers are cleaned and named (one backend test still leaves a home under full-suite load;
-    // jiti is a dependency's own compile cache): only writes to the real home fail the run.
-    const tempLeft = [...entries(runTmp)].filter((name) => name !== 'jiti');
-    if (tempLeft.length) process.stderr.write(`warning: the tests left these in the run's temp folder (removed now): ${tempLeft.join(', ')}\n`);
+    // jiti is a dependency's own compile cache, kept between its runs; the record is this check's own.
+    const made = creators(runTmp);
     const leftovers = [
+      ...[...entries(runTmp)].filter((name) => name !== 'jiti' && name !== HOME_RECORD).map((name) => `${name} (in the temp folder${made.has(name) ? `, made by ${made.get(name)}` : ''})`),
       ...[...entries(runHome)].map((name) => `~/${name} (in the home folder)`),
       ...[...entries(realHome)].filter((name) => !homeBefore.has(name)).map((name) => `${join(realHome, name)} (in the real home)`),
     ];
