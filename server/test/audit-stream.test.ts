@@ -17,9 +17,10 @@ describe('the live audit stream of an expiring token', () => {
   it('ends when the token expires, not at the next keepalive 15 s later', async () => {
     const { home, cleanup } = tempHome();
     cleanups.push(cleanup);
-    // A token that expires in 1.5–2.5 s (the store keeps whole seconds): shorter than any `--expires` allows.
+    // A token that expires in 5–6 s (the store keeps whole seconds): shorter than any `--expires` allows, and
+    // long enough for the app to start and the stream to open on a loaded machine.
     const secret = generateApiToken();
-    const expires = new Date(Math.ceil((Date.now() + 1_500) / 1000) * 1000);
+    const expires = new Date(Math.ceil((Date.now() + 5_000) / 1000) * 1000);
     const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
     const record = { name: 'brief', hash: hashApiToken(secret), scope: 'admin', created: iso(new Date()), lastUsed: null, lastUsedFrom: null, expires: iso(expires), note: '' };
     writeFileSync(join(home, 'tokens.json'), JSON.stringify({ version: 1, tokens: [record] }), { mode: 0o600 });
