@@ -149,7 +149,8 @@ function describe(estimate: LoadEstimate, gpu: GpuTarget | null, ram: number, ra
   return `${needs}; ${vram}, and the other ${size(ram)} must come from RAM, which has ${size(ramFree)} free.`;
 }
 
-/** "9.9 GiB", "300 MiB". */
+/** "9.9 GiB", "300 MiB", "256 KiB". */
 export function size(bytes: number): string {
-  return bytes >= GIB ? `${(bytes / GIB).toFixed(1)} GiB` : `${Math.round(bytes / MIB)} MiB`;
+  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
+  return bytes >= MIB ? `${Math.round(bytes / MIB)} MiB` : `${Math.round(bytes / 1024)} KiB`;
 }
