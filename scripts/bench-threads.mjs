@@ -5,7 +5,7 @@
 // interleaved so that a burst of load from other work spreads over every
 // setting instead of landing on one.
 //
-//   node scripts/bench-threads.mjs [--rounds 3] [--tokens 48]
+//   node scripts/bench-threads.mjs [--rounds 3] [--tokens 48] [--threads 1,2,default]
 //
 // It loads node-llama-cpp in this process (a measurement, not the product).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,11 +16,17 @@ import { parseArgs } from 'node:util';
 import { build } from 'rolldown';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, tokens: { type: 'string', default: '48' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, tokens: { type: 'string', default: '48' }, threads: { type: 'string' } } });
 const rounds = Number(values.rounds);
 const tokens = Number(values.tokens);
 
 const dir = mkdtempSync(join(tmpdir(), 'halo-bench-threads-'));
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 try {
   await build({ input: { 'tiny-gguf': join(root, 'e2e/support/tiny-gguf.ts') }, platform: 'node', logLevel: 'silent', output: { dir, format: 'esm', entryFileNames: '[name].mjs' } });
   const { tinyGguf } = await import(join(dir, 'tiny-gguf.mjs'));
@@ -34,8 +40,8 @@ try {
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, logger: () => {} });
   const cores = availableParallelism();
   console.log(`cores: ${cores} logical, llama.cpp math cores: ${llama.cpuMathCores}, node-llama-cpp maxThreads (its CPU default): ${llama.maxThreads}`);
-  const settings = [...new Set([1, 2, cores])].map((n) => ({ label: String(n), threads: n }));
-  settings.push({ label: `default (${llama.maxThreads})`, threads: undefined });
+  const asked = values.threads ? values.threads.split(',') : [...new Set(['1', '2', String(cores)]), 'default'];
+  const settings = asked.map((t) => (t === 'default' ? { label: `default (${llama.maxThreads})`, threads: undefined } : { label: t, threads: Number(t) }));
 
   const results = [];
   for (const [name, bytes] of Object.entries(models)) {

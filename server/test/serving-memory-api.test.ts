@@ -7,9 +7,9 @@ import type { ServingStatus } from '../../shared/serving.js';
 import { parseNvidiaQuery } from '../src/machine/nvidia-smi.js';
 import { GIB } from '../src/serving/memory-plan.js';
 import { buildTestApp, type TestApp } from './support/app.js';
-import { workstations } from './support/backend-process.js';
 import { LOCAL_FIXTURE, modelServiceDouble } from './support/model-service-double.js';
-import { runtimePids } from './support/serving-rig.js';
+import { runtimePids, servingHome, TINY_MODEL, TINY_REPO, tinyModelHub } from './support/serving-rig.js';
+import { waitFor, workstations } from './support/backend-process.js';
 import { requireRuntimeBuild } from './support/serving.js';
 import { tinyGguf } from './support/tiny-gguf.js';
 
@@ -98,4 +98,22 @@ describe('on this machine, with its own readings', () => {
     expect(await v1.json()).toEqual({ error: { message: expect.stringMatching(refusal), type: 'server_error', param: 'model', code: 'serving.memory' } });
     expect(runtimePids(cache)).toEqual([]);
   }, 60_000);
+
+  it('two requests for a model that is not loaded, at once, start one runtime: loads are admitted one at a time', async () => {
+    const hub = await tinyModelHub();
+    try {
+      const s = await servingHome(w, hub);
+      const b = await w.backend(['--log-level', 'warn'], s.env);
+      const ask = () => fetch(`${b.url}v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat(TINY_REPO)) });
+      const answers = await Promise.all([ask(), ask()]);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      const status = (await (await fetch(`${b.url}api/public/serving`)).json()) as ServingStatus;
+      expect(status.models.map((m) => m.model)).toEqual([TINY_MODEL]);
+      // A second runtime would have been dropped from the list but left running.
+      await waitFor(async () => runtimePids(s.cache).length === 1, 10_000, 'one runtime');
+      expect(runtimePids(s.cache)).toHaveLength(1);
+    } finally {
+      await hub.close();
+    }
+  }, 120_000);
 });

@@ -71,6 +71,7 @@ export const DEFAULT_MAX_LOADED = 2;
 export class ServingManager {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<() => void>();
+  private admitting: Promise<unknown> = Promise.resolve();
   private closed = false;
   readonly maxLoaded: number;
   readonly ttlMs: number | null;
@@ -174,6 +175,15 @@ export class ServingManager {
       throw servingError(400, 'serving.unknown_runtime', `There is no runtime called "${request.runtime}". The runtimes are: ${RUNTIME_NAMES.join(', ')}.`, undefined, 'runtime');
     }
     const catalogEntry = await this.resolve(request.model);
+    // One admission at a time: its checks (loaded already? the cap, the memory) and the entry they admit must
+    // not interleave with another's, or two requests for one model start two runtimes and one is never stopped.
+    const admitted = this.admitting.then(() => this.admit(catalogEntry, request, loadedBy));
+    this.admitting = admitted.catch(() => undefined);
+    return admitted;
+  }
+
+  private async admit(catalogEntry: CatalogEntry, request: RunRequest, loadedBy: RunningModel['loadedBy']): Promise<Entry> {
+    if (this.closed) throw servingError(503, 'serving.failed', 'The backend is stopping.');
     const existing = this.entries.get(catalogEntry.model);
     if (existing) {
       const phase = existing.supervisor.state.phase;
