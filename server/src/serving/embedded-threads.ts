@@ -17,6 +17,11 @@ import { availableParallelism, loadavg } from 'node:os';
  *   2 (every core)           3.3-6.0           2.8-8.2
  *   4 (node-llama-cpp's)     0.4-0.5           0.2
  *
+ * and in a second run at load 16-20, medians of 3: one thread 2506 and 108
+ * tokens/s, two threads 2.3 and 2.0. (An idle machine was not to be had:
+ * there two threads would likely beat one, by less than 2x; the rule gives
+ * up that much on a 2-core machine to never lose 50-100x.)
+ *
  * node-llama-cpp's CPU default is max(4, physical cores) (Llama.js,
  * defaultCPUMinThreadSplitterThreads), which oversubscribes any machine with
  * fewer than 4 cores. llama.cpp's own default, and Ollama's, is the physical
