@@ -21,7 +21,10 @@ export function processGroupRss(pgid: number | undefined): number | null {
  * Resident bytes of the group `pgid`, and how many of them are pages of
  * mapped files. llama.cpp maps a model's weights (mmap): those pages are page
  * cache, which MemAvailable counts as free although the running model reads
- * them for every token. Null when unknown.
+ * them for every token. Measured with node-llama-cpp on the CI machine: a
+ * 394 MB model loaded and answering raised the process's RssFile by 395 MB
+ * and RssAnon by 28 MB, and MemAvailable fell by only 28-61 MB. Null when
+ * unknown.
  */
 export function processGroupMemory(pgid: number | undefined): { rss: number; fileBacked: number } | null {
   if (pgid === undefined || process.platform !== 'linux') return null;
