@@ -7,7 +7,7 @@ import type { LocalModel } from '../../shared/models.js';
 import { parseNvidiaQuery } from '../src/machine/nvidia-smi.js';
 import { defaultThreads } from '../src/serving/embedded-threads.js';
 import { readGgufShape } from '../src/serving/gguf-shape.js';
-import { NO_GPUS } from '../src/serving/memory.js';
+import { NO_GPUS, processGroupMemory } from '../src/serving/memory.js';
 import { estimateLoad, GIB, MIB, planMemory, vramPadding, type LoadEstimate, type MemoryReadings } from '../src/serving/memory-plan.js';
 import { servableModels } from '../src/serving/model-catalog.js';
 import { tinyGguf } from './support/tiny-gguf.js';
@@ -167,6 +167,17 @@ describe('where a model goes, and what is refused', () => {
     const report = { ...RTX(), llama: { state: 'pending', backend: null, devices: [], vramTotalBytes: null, message: '' } as LlamaCheck };
     expect(planMemory(load(4), readings(1 * GIB, report), 'llama-server')).toMatchObject({ fits: true, ram: 0 });
     expect(planMemory(load(4), readings(1 * GIB, report), 'embedded')).toMatchObject({ fits: false, vram: 0 });
+  });
+});
+
+describe('what a running runtime holds', () => {
+  it.runIf(process.platform === 'linux')('reads a process group\'s resident bytes and, of them, the pages of mapped files (this test\'s own group maps node\'s binary)', () => {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    const held = processGroupMemory(pgid)!;
+    expect(held.fileBacked).toBeGreaterThan(10 * MIB);
+    expect(held.rss).toBeGreaterThan(held.fileBacked);
+    expect(processGroupMemory(2 ** 30)).toBeNull();
   });
 });
 
