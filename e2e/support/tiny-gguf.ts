@@ -19,12 +19,16 @@ export interface TinyGgufOptions {
   contextLength?: number;
   /** A chat template to embed (tokenizer.chat_template); none by default. */
   chatTemplate?: string;
+  /**
+   * A bigger model of the same shape, for measurements that the tiny one's
+   * per-token overhead would swamp (thread counts): llama.embedding_length
+   * (default 64, a multiple of 4), llama.block_count (2), llama.feed_forward_length (128),
+   * llama.attention.head_count_kv (4, of 4 heads; fewer is grouped-query attention).
+   */
+  size?: { embed?: number; blocks?: number; ffn?: number; kvHeads?: number };
 }
 
-const EMBED = 64;
 const HEADS = 4;
-const BLOCKS = 2;
-const FFN = 128;
 const ALIGN = 32;
 
 /** Token ids: the SentencePiece specials, the 256 bytes, then a few pieces. */
@@ -132,27 +136,28 @@ interface Tensor {
 const zeros = () => {};
 const ones = (d: Float32Array) => d.fill(1);
 
-function tensors(vocabSize: number): Tensor[] {
+function tensors(vocabSize: number, embed: number, blocks: number, ffn: number, kvHeads: number): Tensor[] {
+  const kvWidth = (embed / HEADS) * kvHeads;
   const list: Tensor[] = [
     // Every token embeds to the same all-ones vector: the hidden state is constant.
-    { name: 'token_embd.weight', dims: [EMBED, vocabSize], fill: ones },
-    { name: 'output_norm.weight', dims: [EMBED], fill: ones },
-    // Only "▁hello" gets a logit (EMBED against 0 for every other token).
-    { name: 'output.weight', dims: [EMBED, vocabSize], fill: (d) => d.fill(1, TINY_VOCAB.hello * EMBED, (TINY_VOCAB.hello + 1) * EMBED) },
+    { name: 'token_embd.weight', dims: [embed, vocabSize], fill: ones },
+    { name: 'output_norm.weight', dims: [embed], fill: ones },
+    // Only "▁hello" gets a logit (the embedding width against 0 for every other token).
+    { name: 'output.weight', dims: [embed, vocabSize], fill: (d) => d.fill(1, TINY_VOCAB.hello * embed, (TINY_VOCAB.hello + 1) * embed) },
   ];
-  for (let i = 0; i < BLOCKS; i++) {
+  for (let i = 0; i < blocks; i++) {
     const p = `blk.${i}.`;
     list.push(
-      { name: `${p}attn_norm.weight`, dims: [EMBED], fill: ones },
-      { name: `${p}attn_q.weight`, dims: [EMBED, EMBED], fill: zeros },
-      { name: `${p}attn_k.weight`, dims: [EMBED, EMBED], fill: zeros },
-      { name: `${p}attn_v.weight`, dims: [EMBED, EMBED], fill: zeros },
+      { name: `${p}attn_norm.weight`, dims: [embed], fill: ones },
+      { name: `${p}attn_q.weight`, dims: [embed, embed], fill: zeros },
+      { name: `${p}attn_k.weight`, dims: [embed, kvWidth], fill: zeros },
+      { name: `${p}attn_v.weight`, dims: [embed, kvWidth], fill: zeros },
       // Zero output projections: attention and the feed-forward add nothing to the residual stream.
-      { name: `${p}attn_output.weight`, dims: [EMBED, EMBED], fill: zeros },
-      { name: `${p}ffn_norm.weight`, dims: [EMBED], fill: ones },
-      { name: `${p}ffn_gate.weight`, dims: [EMBED, FFN], fill: zeros },
-      { name: `${p}ffn_down.weight`, dims: [FFN, EMBED], fill: zeros },
-      { name: `${p}ffn_up.weight`, dims: [EMBED, FFN], fill: zeros },
+      { name: `${p}attn_output.weight`, dims: [embed, embed], fill: zeros },
+      { name: `${p}ffn_norm.weight`, dims: [embed], fill: ones },
+      { name: `${p}ffn_gate.weight`, dims: [embed, ffn], fill: zeros },
+      { name: `${p}ffn_down.weight`, dims: [ffn, embed], fill: zeros },
+      { name: `${p}ffn_up.weight`, dims: [embed, ffn], fill: zeros },
     );
   }
   return list;
@@ -161,17 +166,18 @@ function tensors(vocabSize: number): Tensor[] {
 /** The file's bytes; the same options always give the same bytes. */
 export function tinyGguf(opts: TinyGgufOptions = {}): Buffer {
   const { tokens, types } = TINY_VOCAB;
+  const { embed = 64, blocks = 2, ffn = 128, kvHeads = HEADS } = opts.size ?? {};
   const metadata: [string, Value][] = [
     ['general.architecture', { type: STRING, value: 'llama' }],
     ['general.name', { type: STRING, value: 'halo-forge-tiny' }],
     ['general.file_type', { type: U32, value: 0 }],
     ['llama.context_length', { type: U32, value: opts.contextLength ?? 512 }],
-    ['llama.embedding_length', { type: U32, value: EMBED }],
-    ['llama.block_count', { type: U32, value: BLOCKS }],
-    ['llama.feed_forward_length', { type: U32, value: FFN }],
+    ['llama.embedding_length', { type: U32, value: embed }],
+    ['llama.block_count', { type: U32, value: blocks }],
+    ['llama.feed_forward_length', { type: U32, value: ffn }],
     ['llama.attention.head_count', { type: U32, value: HEADS }],
-    ['llama.attention.head_count_kv', { type: U32, value: HEADS }],
-    ['llama.rope.dimension_count', { type: U32, value: EMBED / HEADS }],
+    ['llama.attention.head_count_kv', { type: U32, value: kvHeads }],
+    ['llama.rope.dimension_count', { type: U32, value: embed / HEADS }],
     ['llama.attention.layer_norm_rms_epsilon', { type: F32, value: 1e-5 }],
     ['tokenizer.ggml.model', { type: STRING, value: 'llama' }],
     ['tokenizer.ggml.tokens', { type: ARRAY, of: STRING, values: tokens }],
@@ -183,7 +189,7 @@ export function tinyGguf(opts: TinyGgufOptions = {}): Buffer {
   ];
   if (opts.chatTemplate) metadata.push(['tokenizer.chat_template', { type: STRING, value: opts.chatTemplate }]);
 
-  const list = tensors(tokens.length);
+  const list = tensors(tokens.length, embed, blocks, ffn, kvHeads);
   const w = new Writer();
   w.push(Buffer.from('GGUF', 'latin1'));
   w.u32(3);

@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit.js';
 import { connectionRoutes } from './routes/connection.js';
 import { healthRoutes } from './routes/health.js';
 import { machineRoutes } from './routes/machine.js';
+import { GpuDetector } from './machine/gpus.js';
 import { MachineMonitor } from './machine/machine-monitor.js';
 import { resolveHubCache } from './models/cache-dir.js';
 import { huggingfaceRoutes } from './routes/huggingface.js';
@@ -31,6 +32,7 @@ import { openAiRoutes } from './routes/openai.js';
 import { servingRoutes } from './routes/serving.js';
 import { ServingManager, type ServingManagerOptions } from './serving/serving-manager.js';
 import { hubAccessOf } from './serving/hub-access.js';
+import { machineMemory } from './serving/memory.js';
 import { servingChoices, type ServingChoices } from './serving/serving-settings.js';
 import { createModelService } from './models/model-service.js';
 import type { ModelService } from './models/service.js';
@@ -220,6 +222,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   const hf = options.hf ?? createHfAccess({ env, audit, log: (message) => app.log.warn(message) });
   // The engine reads the Hugging Face token through hf, the one place that resolves it.
   const models = options.models ?? createModelService({ env, hf, owner: 'server', log: (line) => app.log.info(line) });
+  // One detector for the Overview and for serving's memory check: the same readings, one node-llama-cpp check.
+  const gpus = new GpuDetector();
   const ctx: ServerContext = {
     mode,
     env,
@@ -248,6 +252,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       log: (line) => app.log.info(line),
       ttlMs: choices.ttlMs,
       maxLoaded: choices.maxLoaded,
+      memory: () => machineMemory(gpus),
       runtimes: {
         ...(choices.threads !== undefined ? { embedded: { threads: choices.threads } } : {}),
         ...(choices.executables?.['llama-server'] ? { 'llama-server': { executable: choices.executables['llama-server'] } } : {}),
@@ -262,6 +267,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
       connection: () => ({ bind: `${ctx.bind.host}:${ctx.bind.port}`, remote: ctx.exposure.state().enabled, authMode: mode, version }),
       cacheDir: () => resolveHubCache(env),
       models,
+      gpus,
       runtimes: {
         list: () => ({
           available: true,

@@ -3,13 +3,13 @@ import type { LocalModel, LocalModelList } from '../../shared/models.js';
 import type { Scope } from '../../shared/api.js';
 import { scopeAllows } from '../src/auth/scopes.js';
 import { isServableGguf, resolveModel, servableModels } from '../src/serving/model-catalog.js';
-import { estimatedLoadBytes, memoryProblem } from '../src/serving/memory.js';
 import { parseTtl, servingChoices } from '../src/serving/serving-settings.js';
 import { psTable } from '../src/cli/serving.js';
 import type { RunningModel } from '../../shared/serving.js';
 
 // The rules behind serving, as tables: which token reaches what, which file
-// a model name means, what the cache offers, TTL and cap choices, memory.
+// a model name means, what the cache offers, TTL and cap choices (memory:
+// serving-memory.test.ts).
 
 describe('scopes', () => {
   it.each<[Scope, Scope, string, boolean]>([
@@ -123,15 +123,6 @@ describe('the idle TTL and the cap', () => {
   ])('command line %j over config %j', (cli, settings, expected) => {
     if (typeof expected === 'string') expect(() => servingChoices(cli, settings)).toThrow(expected);
     else expect(servingChoices(cli, settings)).toEqual(expected);
-  });
-});
-
-describe('memory', () => {
-  it('refuses a load that would not fit in what is free, with the numbers', () => {
-    const gib = 1024 ** 3;
-    expect(memoryProblem(4 * gib, 16 * gib)).toBeNull();
-    expect(memoryProblem(8 * gib, 8 * gib)).toBe('Loading it needs about 9.9 GiB of memory and 8.0 GiB is free. Stop a running model (halo-forge ps lists them) or close other programs, then try again.');
-    expect(estimatedLoadBytes(0)).toBe(256 * 1024 * 1024);
   });
 });
 

@@ -75,9 +75,10 @@ export class GpuDetector {
     if (this.probeTimer) clearTimeout(this.probeTimer);
   }
 
-  async sample(): Promise<GpuReport> {
+  /** `startProbe: false`: a reading that should not set off node-llama-cpp's check (serving asks it only on a GPU box). */
+  async sample(options: { startProbe?: boolean } = {}): Promise<GpuReport> {
     // Not before the first answer is out: the check costs seconds of CPU, the page should not wait on it.
-    if (!this.probing && !this.probeTimer && !this.closing.signal.aborted) {
+    if (options.startProbe !== false && !this.probing && !this.probeTimer && !this.closing.signal.aborted) {
       this.probeTimer = setTimeout(() => void this.checkLlama(), this.options.probeDelayMs ?? PROBE_DELAY_MS);
       this.probeTimer.unref();
     }

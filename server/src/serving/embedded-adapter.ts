@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bundledEntry } from './bundled-entry.js';
+import { cpuFacts, defaultThreads, type CpuFacts } from './embedded-threads.js';
 import { RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV } from './embedded/protocol.js';
 import type { RuntimeAdapter, RuntimeAvailability, RuntimeCommand, RuntimeHealth, RuntimeLaunch } from './runtime-adapter.js';
 
@@ -15,8 +16,10 @@ export interface EmbeddedOptions {
   entry?: string;
   /** The Node executable (default: this process's). */
   nodePath?: string;
-  /** llama.cpp threads (default: llama.cpp's choice, every core). */
+  /** llama.cpp threads (default: defaultThreads, decided at each launch). */
   threads?: number;
+  /** The CPU facts the default is decided from (tests). */
+  cpu?: () => CpuFacts;
   /** 'auto' (default) uses a GPU where one works; false forces the CPU. */
   gpu?: 'auto' | false;
 }
@@ -55,7 +58,7 @@ export class EmbeddedRuntime implements RuntimeAdapter {
     if (!entry) throw new Error('The embedded runtime is not built: run "npm run build".');
     const args = [entry, '--model', launch.model.path, '--model-id', launch.model.id, '--port', String(launch.port)];
     if (launch.contextSize !== undefined) args.push('--ctx', String(launch.contextSize));
-    if (this.opts.threads !== undefined) args.push('--threads', String(this.opts.threads));
+    args.push('--threads', String(this.opts.threads ?? defaultThreads((this.opts.cpu ?? cpuFacts)())));
     if (this.opts.gpu === false) args.push('--gpu', 'false');
     args.push(...(launch.extraArgs ?? []));
     return {

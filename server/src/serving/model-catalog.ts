@@ -17,6 +17,7 @@ export interface CatalogEntry extends ServableModel {
 export const modelId = (repo: string, file: string) => `${repo}:${file}`;
 
 const SHARD = /-(\d+)-of-\d+\.gguf$/;
+const SHARD_SUFFIX = /-\d+-of-\d+\.gguf$/i;
 
 export function isServableGguf(path: string): boolean {
   const name = path.split('/').pop()!.toLowerCase();
@@ -24,6 +25,13 @@ export function isServableGguf(path: string): boolean {
   const shard = SHARD.exec(name);
   // mmproj files are vision projectors, not models.
   return name.endsWith('.gguf') && !(shard && Number(shard[1]) > 1) && !name.startsWith('mmproj');
+}
+
+/** A file's size, or for the first part of a split GGUF, all its parts': llama.cpp loads them together. */
+function modelSize(path: string, revision: LocalRevision): number {
+  const stem = path.replace(SHARD_SUFFIX, '');
+  if (stem === path) return revision.files.find((f) => f.path === path)!.size;
+  return revision.files.filter((f) => f.path.replace(SHARD_SUFFIX, '') === stem && SHARD_SUFFIX.test(f.path)).reduce((n, f) => n + f.size, 0);
 }
 
 /** The revision a name without one means: the one `main` points at, else the newest. */
@@ -48,7 +56,7 @@ export function servableModels(list: LocalModelList): CatalogEntry[] {
         repo: model.id,
         file: file.path,
         commit: revision.commit,
-        size: file.size,
+        size: modelSize(file.path, revision),
         runtime: 'embedded',
         running: false,
         path: join(model.path, 'snapshots', revision.commit, file.path),

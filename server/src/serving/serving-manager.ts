@@ -1,7 +1,9 @@
 import type { LocalModelList } from '../../../shared/models.js';
 import { RUNTIME_NAMES, type RunningModel, type RunRequest, type RuntimeInfo, type RuntimeName, type ServingStatus } from '../../../shared/serving.js';
 import { accessMissing, servingError, ServingError } from './serving-error.js';
-import { availableMemory, memoryProblem, processGroupRss } from './memory.js';
+import { readGgufShape } from './gguf-shape.js';
+import { availableMemory, NO_GPUS, processGroupMemory, processGroupRss, type MachineMemory } from './memory.js';
+import { estimateLoad, planMemory, type MemoryPlan } from './memory-plan.js';
 import { defaultRuntime, resolveModel, servableModels, type CatalogEntry } from './model-catalog.js';
 import { RuntimeSupervisor, type RuntimeState, type RuntimeSupervisorOptions } from './runtime-supervisor.js';
 import { isRuntimeName, runtimeAdapter, type RuntimeSettings } from './runtimes.js';
@@ -29,8 +31,8 @@ export interface ServingManagerOptions {
   /** Idle models are unloaded after this long; null: never (default 60 min). */
   ttlMs?: number | null;
   runtimes?: RuntimeSettings;
-  /** Bytes the machine can give (default: MemAvailable). */
-  availableMemory?: () => number;
+  /** RAM and GPU readings at load time (default: MemAvailable and no GPU; the app passes the machine module's). */
+  memory?: () => Promise<MachineMemory>;
   /** Passed to each supervisor (tests: timeouts, backoff). */
   supervisor?: Partial<RuntimeSupervisorOptions>;
   log?: (line: string) => void;
@@ -50,6 +52,8 @@ interface Entry {
   entry: CatalogEntry;
   runtime: RuntimeName;
   ctx: number | null;
+  /** Where its memory was planned to go: held back for other loads until the readings show it. */
+  plan: MemoryPlan;
   supervisor: RuntimeSupervisor;
   startedAt: number;
   lastUsedAt: number | null;
@@ -67,6 +71,7 @@ export const DEFAULT_MAX_LOADED = 2;
 export class ServingManager {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<() => void>();
+  private admitting: Promise<unknown> = Promise.resolve();
   private closed = false;
   readonly maxLoaded: number;
   readonly ttlMs: number | null;
@@ -170,6 +175,15 @@ export class ServingManager {
       throw servingError(400, 'serving.unknown_runtime', `There is no runtime called "${request.runtime}". The runtimes are: ${RUNTIME_NAMES.join(', ')}.`, undefined, 'runtime');
     }
     const catalogEntry = await this.resolve(request.model);
+    // One admission at a time: its checks (loaded already? the cap, the memory) and the entry they admit must
+    // not interleave with another's, or two requests for one model start two runtimes and one is never stopped.
+    const admitted = this.admitting.then(() => this.admit(catalogEntry, request, loadedBy));
+    this.admitting = admitted.catch(() => undefined);
+    return admitted;
+  }
+
+  private async admit(catalogEntry: CatalogEntry, request: RunRequest, loadedBy: RunningModel['loadedBy']): Promise<Entry> {
+    if (this.closed) throw servingError(503, 'serving.failed', 'The backend is stopping.');
     const existing = this.entries.get(catalogEntry.model);
     if (existing) {
       const phase = existing.supervisor.state.phase;
@@ -195,8 +209,12 @@ export class ServingManager {
         `${loaded.length} model${loaded.length === 1 ? ' is' : 's are'} loaded (${loaded.map((e) => e.id).join(', ')}), the most this workstation runs at once (${this.maxLoaded}). Stop one first: halo-forge models stop REPO.`,
       );
     }
-    const memory = memoryProblem(catalogEntry.size, (this.opts.availableMemory ?? availableMemory)());
-    if (memory) throw servingError(503, 'serving.memory', `${catalogEntry.model} cannot be loaded. ${memory}`);
+    const plan = await this.planMemory(catalogEntry, runtime, request.ctx);
+    if (!plan.fits) {
+      const smallerContext = plan.estimate.kvCache > plan.estimate.total / 4 ? ', load it with a smaller context (--ctx)' : '';
+      throw servingError(503, 'serving.memory', `${catalogEntry.model} cannot be loaded. ${plan.sentence} Stop a running model (halo-forge ps lists them)${smallerContext} or close other programs, then try again.`);
+    }
+    this.opts.log?.(`${catalogEntry.model}: ${plan.sentence}`);
 
     const supervisor = new RuntimeSupervisor({
       ...this.opts.supervisor,
@@ -212,6 +230,7 @@ export class ServingManager {
       entry: catalogEntry,
       runtime,
       ctx: request.ctx ?? null,
+      plan,
       supervisor,
       startedAt: Date.now(),
       lastUsedAt: null,
@@ -229,6 +248,29 @@ export class ServingManager {
     this.armTtl(entry);
     this.changed();
     return entry;
+  }
+
+  /**
+   * Where a load's memory goes, from the readings now. Runtimes already
+   * loaded are in the readings; their mapped weights are not (page cache
+   * counts as available RAM), nor are loads still starting: both are taken
+   * off here.
+   */
+  private async planMemory(entry: CatalogEntry, runtime: RuntimeName, ctx: number | undefined): Promise<MemoryPlan> {
+    const [readings, shape] = await Promise.all([this.opts.memory?.() ?? { ramAvailable: availableMemory(), gpus: NO_GPUS }, readGgufShape(entry.path)]);
+    const gpus = runtime === 'embedded' && this.opts.runtimes?.embedded?.gpu === false ? NO_GPUS : readings.gpus;
+    let ramHeld = 0;
+    const reserved = { vram: 0, ram: 0 };
+    for (const e of this.entries.values()) {
+      const phase = e.supervisor.state.phase;
+      if (phase === 'starting') {
+        reserved.vram += e.plan.vram;
+        reserved.ram += e.plan.ram;
+      } else if (phase === 'ready') {
+        ramHeld += processGroupMemory(e.supervisor.pid)?.fileBacked ?? 0;
+      }
+    }
+    return planMemory(estimateLoad(entry.size, shape, ctx), { ramAvailable: readings.ramAvailable, gpus, ramHeld, reserved }, runtime);
   }
 
   /** The downloaded file `name` means, or the ServingError that says what is missing. */

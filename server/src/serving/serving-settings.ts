@@ -10,7 +10,7 @@ import { DEFAULT_MAX_LOADED, DEFAULT_TTL_MS } from './serving-manager.js';
 export interface ServingChoices {
   ttlMs: number | null;
   maxLoaded: number;
-  /** llama.cpp threads for the embedded runtime (config.json "serving.threads"); default: llama.cpp's own choice. */
+  /** llama.cpp threads for the embedded runtime (config.json "serving.threads"); default: embedded-threads.ts's rule. */
   threads?: number;
   /** Where llama-server and vllm are, when not on PATH (config.json "serving.llamaServer", "serving.vllm"). */
   executables?: { 'llama-server'?: string; vllm?: string };

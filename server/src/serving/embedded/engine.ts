@@ -13,7 +13,7 @@ export interface EngineOptions {
   contextSize?: number;
   /** 'auto' uses CUDA, Vulkan or Metal where one works, else the CPU. */
   gpu: 'auto' | false;
-  /** llama.cpp's threads; its default is every core (threads spin: on a busy machine fewer is faster). */
+  /** llama.cpp's threads (the backend passes embedded-threads.ts's default); node-llama-cpp's own is max(4, cores). */
   threads?: number;
   log: (line: string) => void;
 }
@@ -93,7 +93,7 @@ export class Engine {
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
     const ms = (a: number, b: number) => `${(b - a).toFixed(0)} ms`;
     opts.log(
-      `loaded ${opts.modelPath}: context ${context.contextSize} tokens, ${llama.gpu ? `GPU (${llama.gpu})` : 'CPU'} ` +
+      `loaded ${opts.modelPath}: context ${context.contextSize} tokens, ${llama.gpu ? `GPU (${llama.gpu}, ${model.gpuLayers} of ${model.fileInsights.totalLayers} layers)` : 'CPU'}, ${context.idealThreads} threads ` +
         `(import ${ms(t0, t1)}, llama.cpp ${ms(t1, t2)}, model ${ms(t2, t3)}, context ${ms(t3, performance.now())})`,
     );
     return new Engine(llama, model, context, chat, completion);
