@@ -19,7 +19,7 @@ import type { ChildEvent, ChildRequest, ChildSignal } from '../shared/ipc.js';
  */
 
 /** The bundled entries a backend may start (rolldown.config.mjs): nothing else in dist/backend, nothing outside it. */
-export const CHILD_ENTRIES = ['serving-runtime.mjs', 'runtime-guard.mjs', 'run-keeper.mjs'] as const;
+export const CHILD_ENTRIES = ['serving-runtime.mjs', 'runtime-guard.mjs', 'run-keeper.mjs', 'llama-probe.mjs'] as const;
 
 /** One forked child, as the relay needs it. */
 export interface ForkedChild {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The backend's runtime supervisor over the bridge, and the main process's relay: both rooms meet in this test only.
 import { TINY_WORD, writeTinyGguf } from '../../e2e/support/tiny-gguf.js';
 import { MainProcessBridge } from '../../server/src/children/main-bridge.js';
+import { probeLlama } from '../../server/src/machine/llama-probe.js';
 import { EmbeddedRuntime } from '../../server/src/serving/embedded-adapter.js';
 import { RuntimeSupervisor } from '../../server/src/serving/runtime-supervisor.js';
 import type { ChildEvent, ChildRequest } from '../../shared/ipc.js';
@@ -141,6 +142,16 @@ describe('the embedded runtime through the main process', () => {
       expect(state).toMatchObject({ phase: 'crashed', restartInMs: null, fatalCode: 'bad_model' });
     } finally {
       await s.stop();
+      await relay.backendGone();
+    }
+  }, 120_000);
+
+  it('the GPU probe runs through the main process too, and answers', async () => {
+    const { relay, bridge } = wire();
+    try {
+      const found = await probeLlama({ bridge, timeoutMs: 90_000 });
+      expect(found).toEqual({ backend: expect.toSatisfy((b: unknown) => b === null || typeof b === 'string'), devices: expect.any(Array), vramTotalBytes: expect.any(Number) });
+    } finally {
       await relay.backendGone();
     }
   }, 120_000);
