@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_PREFIX, type ConnectionInfo } from '../shared/api.js';
 import { IPC, type AppInfo } from '../shared/ipc.js';
+import { unpackedPath } from './child-relay.js';
 import { isTrustedSender } from './ipc-guard.js';
 import { backendOriginOf, decideNavigation, decideWindowOpen, isBackendUrl, mayOpenExternally } from './navigation-policy.js';
 import { decidePermission } from './permissions.js';
@@ -21,6 +22,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const PRELOAD = join(here, 'preload.cjs');
 // The bundled backend (server/src/cli/run.ts): one file, so it starts fast.
 const BACKEND_ENTRY = join(here, '..', 'backend', 'halo-forge.mjs');
+// Where the backend's children (runtimes, the guard, run keepers) come from: asarUnpack's copy, as the backend names them.
+const BACKEND_CHILDREN_DIR = unpackedPath(join(here, '..', 'backend'));
 const ICON = join(here, '..', '..', 'electron', 'assets', 'icon.png');
 const REMOTE_POLL_MS = 5_000;
 
@@ -49,7 +52,7 @@ function runApp(): void {
   let backendStopped = false;
   let quitting = false;
 
-  const supervisor = new BackendSupervisor({ spawn: utilitySpawner(BACKEND_ENTRY, { ...process.env }), logPath });
+  const supervisor = new BackendSupervisor({ spawn: utilitySpawner(BACKEND_ENTRY, { ...process.env }, BACKEND_CHILDREN_DIR), logPath });
 
   const liveWindow = () => (win && !win.isDestroyed() ? win : null);
   const showWindow = () => {

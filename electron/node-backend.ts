@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import type { SupervisorMessage } from '../shared/ipc.js';
+import type { ForkedChild, ForkEntry } from './child-relay.js';
 import type { BackendChild, BackendEvents, BackendSpawner } from './supervisor.js';
 
 export interface NodeSpawnerOptions {
@@ -49,3 +50,41 @@ export function nodeSpawner(entry: string, opts: NodeSpawnerOptions = {}): Backe
     };
   };
 }
+
+/**
+ * The backend's children forked as Node child processes: what stands in for
+ * utilityProcess.fork when the tests drive a ChildRelay under Node.
+ */
+export const nodeFork: ForkEntry = (entry, args, { env }): ForkedChild => {
+  const child = fork(entry, args, { env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+  let error: string | undefined;
+  let exitListener: (code: number | null, signal: string | null, error?: string) => void = () => {};
+  let ended = false;
+  const end = (code: number | null, signal: string | null) => {
+    if (ended) return;
+    ended = true;
+    exitListener(code, signal, error);
+  };
+  // 'close' comes after the exit, the last output and the last IPC message, in that order for the relay.
+  child.once('close', (code, signal) => end(code, signal));
+  child.once('error', (err) => {
+    error = err.message;
+    // A process that was never created emits no 'close'.
+    if (child.pid === undefined) end(null, null);
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    onSpawn: (listener) => child.once('spawn', () => listener(child.pid!)),
+    onOutput: (listener) => {
+      child.stdout!.setEncoding('utf8').on('data', (text: string) => listener('stdout', text));
+      child.stderr!.setEncoding('utf8').on('data', (text: string) => listener('stderr', text));
+    },
+    onMessage: (listener) => child.on('message', listener),
+    onExit: (listener) => (exitListener = listener),
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+};

@@ -316,7 +316,7 @@ export class BackendSupervisor {
           if (this.stopping) return;
           // A start that fails with a reason (port, corrupt store, ...) fails the same way next time: show it, do not loop.
           this.setState({ phase: 'failed', message: message.message, hint: message.hint, logPath: this.logPath, output: this.tail() });
-        } else {
+        } else if (message.type === 'remote-access') {
           for (const l of this.remoteListeners) l(message);
         }
       },

@@ -5,13 +5,15 @@ import { defineConfig } from 'rolldown';
 // The other entries are child processes of the backend: the embedded model runtime
 // (node-llama-cpp stays external: native, with its prebuilt binaries beside it), and
 // the guard that makes an external runtime (llama-server, vllm) die with the backend, and the
-// keeper that runs one training or evaluation job (issue 14's runs) and redacts its output.
+// keeper that runs one training or evaluation job (issue 14's runs) and redacts its output, and the GPU probe
+// the desktop app runs (llama-probe.ts).
 export default defineConfig({
   input: {
     'halo-forge': 'server/src/cli/run.ts',
     'serving-runtime': 'server/src/serving/embedded/runtime-main.ts',
     'runtime-guard': 'server/src/serving/runtime-guard.ts',
     'run-keeper': 'server/src/runs/run-keeper.ts',
+    'llama-probe': 'server/src/machine/llama-probe-main.ts',
   },
   platform: 'node',
   external: ['keytar', 'node-llama-cpp', /^node:/],

@@ -5,10 +5,32 @@
 export type BackendMessage =
   | { type: 'ready'; port: number; url: string; pid: number }
   | { type: 'fatal'; message: string; hint: string }
-  | { type: 'remote-access'; enabled: boolean; urls: string[] };
+  | { type: 'remote-access'; enabled: boolean; urls: string[] }
+  | ChildRequest;
 
 /** What the supervisor sends the backend child. */
-export type SupervisorMessage = { type: 'shutdown' };
+export type SupervisorMessage = { type: 'shutdown' } | ChildEvent;
+
+/**
+ * Inside the desktop app the backend cannot start a Node script itself (its
+ * executable is Electron's, which runs none): it asks the main process to
+ * fork one of its own bundled entries (the embedded runtime, the runtime
+ * guard, a run keeper) as a utility process, and hears back about it.
+ * `id` is the backend's name for the child. `env` holds secrets (HF_TOKEN,
+ * the runtime key): the main process passes it on and never prints it.
+ */
+export type ChildRequest =
+  | { type: 'child-spawn'; id: number; entry: string; args: string[]; env: Record<string, string>; serviceName: string }
+  | { type: 'child-kill'; id: number; signal: ChildSignal };
+
+export type ChildSignal = 'SIGTERM' | 'SIGINT' | 'SIGKILL';
+
+export type ChildEvent =
+  | { type: 'child-spawned'; id: number; pid: number }
+  | { type: 'child-output'; id: number; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'child-message'; id: number; message: unknown }
+  /** Sent once, after the child's last output; `error` when it could not be started (or was refused). */
+  | { type: 'child-exit'; id: number; code: number | null; signal: string | null; error?: string };
 
 /** Channels the preload exposes through contextBridge. */
 export const IPC = {

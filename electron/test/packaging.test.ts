@@ -112,7 +112,7 @@ describe.skipIf(skipReason !== null)('the packaged app (electron-builder --dir, 
       const source = asar.extractFile(archive, file).toString('utf8');
       for (const [, spec] of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) pending.push(join(file, '..', spec!).replace(/\\/g, '/'));
     }
-    expect([...seen]).toEqual(expect.arrayContaining(['dist/electron/supervisor.js', 'dist/electron/utility-backend.js', 'dist/shared/ipc.js']));
+    expect([...seen]).toEqual(expect.arrayContaining(['dist/electron/supervisor.js', 'dist/electron/utility-backend.js', 'dist/electron/child-relay.js', 'dist/shared/ipc.js']));
   });
 
   it('ships the production dependencies and none of the development ones', () => {
@@ -140,7 +140,7 @@ describe.skipIf(skipReason !== null)('the packaged app (electron-builder --dir, 
     expect(existsSync(join(appDir, 'resources', 'app.asar.unpacked', 'node_modules', 'keytar', 'lib', 'keytar.js'))).toBe(true);
   });
 
-  it('unpacks node-llama-cpp and llama.cpp\'s CPU binaries and the runtime\'s entry; leaves the CUDA and Vulkan builds out', () => {
+  it('unpacks node-llama-cpp, llama.cpp\'s CPU binaries and the backend\'s child entries; leaves the CUDA and Vulkan builds out', () => {
     const unpackedDir = join(appDir, 'resources', 'app.asar.unpacked');
     expect(asar.statFile(archive, 'node_modules/node-llama-cpp/package.json')).toMatchObject({ unpacked: true });
     expect(existsSync(join(unpackedDir, 'node_modules', 'node-llama-cpp', 'package.json'))).toBe(true);
@@ -150,11 +150,16 @@ describe.skipIf(skipReason !== null)('the packaged app (electron-builder --dir, 
     expect(files.filter((f) => /^node_modules\/@node-llama-cpp\/[^/]*(cuda|vulkan)/.test(f))).toEqual([]);
     expect(existsSync(join(unpackedDir, 'node_modules', '@node-llama-cpp', 'linux-x64-cuda'))).toBe(false);
     expect(existsSync(join(unpackedDir, 'node_modules', '@node-llama-cpp', 'linux-x64-vulkan'))).toBe(false);
-    // The runtime's entry and the chunks it imports, readable by a process that cannot read an asar.
-    const entry = join(unpackedDir, 'dist', 'backend', 'serving-runtime.mjs');
-    expect(existsSync(entry)).toBe(true);
-    for (const [, chunk] of readFileSync(entry, 'utf8').matchAll(/from\s*"(\.\/chunks\/[^"]+)"/g)) expect(existsSync(join(unpackedDir, 'dist', 'backend', chunk!)), chunk).toBe(true);
-    expect(existsSync(join(unpackedDir, 'dist', 'backend', 'runtime-guard.mjs'))).toBe(true);
+    // The backend's child entries (runtime, guard, run keeper, GPU probe) and the chunks they import, readable by a
+    // process that cannot read an asar: the main process forks them from here for the backend.
+    for (const name of ['serving-runtime.mjs', 'runtime-guard.mjs', 'run-keeper.mjs', 'llama-probe.mjs']) {
+      const entry = join(unpackedDir, 'dist', 'backend', name);
+      expect(existsSync(entry), name).toBe(true);
+      const chunks = [...readFileSync(entry, 'utf8').matchAll(/from\s*"(\.\/chunks\/[^"]+)"/g)].map((m) => m[1]!);
+      for (const chunk of chunks) expect(existsSync(join(unpackedDir, 'dist', 'backend', chunk)), `${name}: ${chunk}`).toBe(true);
+    }
+    // The backend itself stays in the asar: nothing forks it but the main process, which reads the asar.
+    expect(existsSync(join(unpackedDir, 'dist', 'backend', 'halo-forge.mjs'))).toBe(false);
   });
 
   it('names the executable halo-forge and turns off RunAsNode, NODE_OPTIONS and --inspect', () => {

@@ -6,6 +6,10 @@
 // exits, and its answer is kept for the life of the backend.
 import { spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
+import type { Readable } from 'node:stream';
+import type { MainProcessBridge } from '../children/main-bridge.js';
+import { nodeEntryBridge } from '../children/node-entry.js';
+import { bundledEntry } from '../serving/bundled-entry.js';
 import { buildChildEnv } from '../secrets/child-env.js';
 import { projectRoot } from '../version.js';
 
@@ -41,22 +45,26 @@ export function parseProbeOutput(stdout: string): LlamaProbeResult {
   };
 }
 
-export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<LlamaProbeResult> {
+export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs?: number; signal?: AbortSignal; bridge?: MainProcessBridge | null } = {}): Promise<LlamaProbeResult> {
   return new Promise((resolve, reject) => {
-    // Under Electron, execPath is the Electron binary: this makes it a plain Node.
-    const env = { ...buildChildEnv(process.env, null), ELECTRON_RUN_AS_NODE: '1' };
-    // Bare `node-llama-cpp` resolves from the working directory with -e: the project root, where node_modules is.
-    const child = spawn(options.execPath ?? process.execPath, ['--input-type=module', '-e', PROBE_SOURCE], { cwd: options.cwd ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    // A background check: it yields the CPU to the backend answering the dashboard and to the models running.
+    let child: ProbeProcess;
     try {
-      if (child.pid) setPriority(child.pid, 19);
-    } catch {
-      // Not permitted here (some containers): it runs at normal priority.
+      child = startProbe(options);
+    } catch (err) {
+      return reject(err as Error);
     }
+    // A background check: it yields the CPU to the backend answering the dashboard and to the models running.
+    void child.spawned.then((pid) => {
+      try {
+        if (pid) setPriority(pid, 19);
+      } catch {
+        // Not permitted here (some containers): it runs at normal priority.
+      }
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+    child.stdout.on('data', (chunk: Buffer | string) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer | string) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? PROBE_TIMEOUT_MS);
     // The backend closing takes its probe with it: no child outlives the server that started it.
     let aborted = false;
@@ -65,13 +73,10 @@ export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs
       child.kill('SIGKILL');
     };
     options.signal?.addEventListener('abort', abort, { once: true });
-    child.on('close', () => options.signal?.removeEventListener('abort', abort));
-    child.on('error', (err) => {
+    void child.closed.then(({ code, signal, error }) => {
+      options.signal?.removeEventListener('abort', abort);
       clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      if (error && code === null && signal === null) return reject(error);
       if (code === 0) {
         try {
           return resolve(parseProbeOutput(stdout));
@@ -84,4 +89,34 @@ export function probeLlama(options: { execPath?: string; cwd?: string; timeoutMs
       reject(new Error(`node-llama-cpp ${why}${line ? `: ${line.slice(0, 200)}` : ''}`));
     });
   });
+}
+
+interface ProbeProcess {
+  spawned: Promise<number | undefined>;
+  stdout: Readable;
+  stderr: Readable;
+  kill(signal: NodeJS.Signals): void;
+  closed: Promise<{ code: number | null; signal: string | null; error?: Error }>;
+}
+
+/**
+ * Under Node, `node -e` with the probe's source. Inside the desktop app Electron's binary runs no scripts (with
+ * RunAsNode fused off it would start a second app): the main process forks the bundled probe entry instead.
+ */
+function startProbe(options: { execPath?: string; cwd?: string; bridge?: MainProcessBridge | null }): ProbeProcess {
+  const env = buildChildEnv(process.env, null);
+  const bridge = options.bridge === undefined ? nodeEntryBridge() : options.bridge;
+  if (bridge && !options.execPath) {
+    const entry = bundledEntry('llama-probe');
+    if (!entry) throw new Error('the GPU probe is not built: run "npm run build"');
+    const child = bridge.spawn(entry, [], env, 'Halo Forge GPU probe');
+    return { spawned: child.spawned, stdout: child.stdout, stderr: child.stderr, kill: (signal) => child.kill(signal), closed: child.exited };
+  }
+  // Bare `node-llama-cpp` resolves from the working directory with -e: the project root, where node_modules is.
+  const child = spawn(options.execPath ?? process.execPath, ['--input-type=module', '-e', PROBE_SOURCE], { cwd: options.cwd ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const closed = new Promise<{ code: number | null; signal: string | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  return { spawned: Promise.resolve(child.pid), stdout: child.stdout, stderr: child.stderr, kill: (signal) => child.kill(signal), closed };
 }

@@ -7,12 +7,14 @@ import { registerSecret } from '../secrets/redact.js';
 import { RuntimeLog } from '../serving/runtime-log.js';
 import { parseOutputLine } from './metric-lines.js';
 import { RUN_FILES, type ExitRecord } from './run-files.js';
+import { KEEPER_GROUP_ENV, writeJobGroup } from './run-keeper-group.js';
 
 /**
  * `node run-keeper.mjs RUN_DIR LOG_MAX_BYTES CWD -- PROGRAM ARGS...`: runs one
  * job and owns its output, so the job does not depend on the backend staying
  * up. The backend starts the keeper as the leader of a new process group; the
- * job (and whatever it starts) stays in that group. The keeper redacts the
+ * job (and whatever it starts) stays in that group (inside the desktop app,
+ * the job leads a group of its own: see run-keeper-group.ts). The keeper redacts the
  * job's stdout and stderr line by line into output.log (rotated at its cap),
  * reads metric lines from them, and writes exit.json when the job ends. The
  * backend follows those files, so after a backend restart it re-attaches by
@@ -31,6 +33,9 @@ if (!runDirArg || !cwd || separator !== '--' || !program) {
 }
 const runDir: string = runDirArg;
 
+/** Inside the desktop app, after a stop signal to the keeper: time before SIGKILL to the job's group (the main process SIGKILLs the keeper at 5 s). */
+const JOB_KILL_AFTER_MS = 3_000;
+
 /** A job that prints nothing but metric lines must not fill the disk with them either. */
 const MAX_METRIC_POINTS = 200_000;
 
@@ -45,10 +50,40 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   });
 }
 
-// Set only so that Electron's binary runs this keeper as Node; the job is not an Electron app.
+// Inside the desktop app this keeper is a utility process in the app's own process group: the job leads a group
+// of its own, whose id the backend reads to stop it (run-keeper-group.ts). The keeper is stopped with its backend
+// there; it stops the job's group too, so that nothing of the run outlives them.
+const jobLeadsGroup = process.env[KEEPER_GROUP_ENV] === 'job';
 const jobEnv = { ...process.env };
+delete jobEnv[KEEPER_GROUP_ENV];
+// Never the job's business, whoever set it.
 delete jobEnv.ELECTRON_RUN_AS_NODE;
-const job = spawn(program, args, { cwd, env: jobEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+const job = spawn(program, args, { cwd, env: jobEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: jobLeadsGroup });
+if (jobLeadsGroup && job.pid !== undefined) {
+  const pgid = job.pid;
+  try {
+    writeJobGroup(runDir, pgid);
+  } catch (err) {
+    log.note(`could not record the job's process group: ${(err as Error).message}`);
+  }
+  let escalation: NodeJS.Timeout | null = null;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      signalJobGroup(pgid, signal);
+      // Whoever stopped the keeper kills it soon; the job's group must be gone before it is.
+      escalation ??= setTimeout(() => signalJobGroup(pgid, 'SIGKILL'), JOB_KILL_AFTER_MS);
+      escalation.unref();
+    });
+  }
+}
+
+function signalJobGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
 let points = 0;
 const metricsPath = join(runDir, RUN_FILES.outputMetrics);
 

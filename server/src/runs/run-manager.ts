@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -8,6 +7,8 @@ import { FINISHED_RUN_STATES, type MetricPoint, type RunInfo, type RunStartReque
 import { httpError } from '../errors.js';
 import { storageError } from '../fs/storage-error.js';
 import { ensurePrivateDir, writePrivateFileAtomic } from '../fs/private-file.js';
+import type { MainProcessBridge } from '../children/main-bridge.js';
+import { nodeEntryBridge, spawnDetachedNodeEntry } from '../children/node-entry.js';
 import { bundledEntry } from '../serving/bundled-entry.js';
 import { resolveModelSnapshot } from './model-snapshot.js';
 import { processStartTicks, sameProcessAlive, signalGroup, groupAlive } from './process-group.js';
@@ -15,6 +16,7 @@ import { checkCommandAndEnv, checkCwd, checkName, nameProblem, resolveProgram } 
 import { lastLines, readExit, readLogTail, readRecord, RUN_FILES, runsDir, scanArtifacts, writeRecord, type ExitRecord, type RunRecord } from './run-files.js';
 import { RunFollower } from './run-follower.js';
 import { recordEnding, writeLaunchContext } from './run-launch-context.js';
+import { KEEPER_GROUP_ENV, readJobGroup } from './run-keeper-group.js';
 
 /**
  * The backend's runs: starts each job under a keeper (run-keeper.ts) as the
@@ -40,6 +42,8 @@ export interface RunManagerOptions {
   logMaxBytes?: number;
   pollMs?: number;
   keeperEntry?: string;
+  /** Who starts the keeper inside the desktop app (default: the app's main process there, nobody under Node). */
+  nodeBridge?: MainProcessBridge | null;
   log?: (message: string) => void;
 }
 
@@ -54,6 +58,8 @@ interface Active {
   follower: RunFollower;
   /** Our own child (the keeper), when this backend started it. */
   exited: boolean;
+  /** Its keeper is being started (through the main process, that takes a moment): not gone, just not there yet. */
+  starting?: boolean;
   finished: Promise<void>;
   resolveFinished: () => void;
 }
@@ -194,16 +200,20 @@ export class RunManager {
     const active = this.active.get(record.id);
     record.reason = `Stopped by ${by}.`;
     writeRecord(record);
-    if (record.keeper) this.stopGroup(record.keeper.pid);
+    if (record.keeper) this.stopGroup(record);
     if (active) await active.finished;
     return this.info(record);
   }
 
   /** SIGTERM to the whole group now, SIGKILL to whatever of it is left after the grace period. */
-  private stopGroup(pgid: number): void {
-    signalGroup(pgid, 'SIGTERM');
+  private stopGroup(record: RunRecord): void {
+    // The job's own group where the keeper could not lead one (the desktop app), read again at the SIGKILL in case
+    // the keeper had not written it yet.
+    const group = () => readJobGroup(record.runDir) ?? record.keeper!.pid;
+    signalGroup(group(), 'SIGTERM');
     const timer = setTimeout(() => {
       this.killTimers.delete(timer);
+      const pgid = group();
       if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
     }, this.opts.stopGraceMs ?? 10_000);
     this.killTimers.add(timer);
@@ -276,7 +286,10 @@ export class RunManager {
       env.HALOFORGE_MODEL_PATH = record.model.path;
       env.HALOFORGE_MODEL_ID = record.model.repo;
     }
-    if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+    const bridge = this.opts.nodeBridge === undefined ? nodeEntryBridge() : this.opts.nodeBridge;
+    // Inside the desktop app the keeper is the main process's child, in the app's process group: the job leads a
+    // group of its own there, which is what a stop signals (see run-keeper-group.ts).
+    if (bridge) env[KEEPER_GROUP_ENV] = 'job';
     const keeper = this.opts.keeperEntry ?? bundledEntry('run-keeper');
     let program: string;
     try {
@@ -288,32 +301,30 @@ export class RunManager {
       return;
     }
     const added = ['HF_HUB_CACHE', 'HALOFORGE_RUN_DIR', ...(env.HF_TOKEN ? ['HF_TOKEN'] : []), ...(record.model ? ['HALOFORGE_MODEL_PATH', 'HALOFORGE_MODEL_ID'] : [])];
-    const child = spawn(process.execPath, [keeper!, record.runDir, String(this.opts.logMaxBytes ?? 50 * 1024 * 1024), record.cwd, '--', program, ...record.command.slice(1)], {
+    const child = spawnDetachedNodeEntry(keeper!, [record.runDir, String(this.opts.logMaxBytes ?? 50 * 1024 * 1024), record.cwd, '--', program, ...record.command.slice(1)], {
       cwd: record.cwd,
       env,
-      // Nothing of the backend's: the job's output goes through the keeper's redaction into the log, and the job
-      // does not die of a broken pipe when the backend does.
-      stdio: 'ignore',
-      detached: true,
+      serviceName: 'Halo Forge run keeper',
+      bridge,
     });
-    child.unref();
     let resolveFinished!: () => void;
     const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
-    const active: Active = { record, follower: new RunFollower(record.runDir, false), exited: false, finished, resolveFinished };
+    const active: Active = { record, follower: new RunFollower(record.runDir, false), exited: false, starting: true, finished, resolveFinished };
     this.active.set(record.id, active);
-    child.once('error', (err) => {
+    void child.exited.then(({ error }) => {
       active.exited = true;
-      if (child.pid === undefined) this.end(record, { state: 'failed', reason: `The run could not be started: ${err.message}` });
+      if (error && record.keeper === null) this.end(record, { state: 'failed', reason: `The run could not be started: ${error.message}` });
+      else this.pollRun(active);
     });
-    child.once('exit', () => {
-      active.exited = true;
-      this.pollRun(active);
-    });
-    if (child.pid === undefined) return;
-    record.keeper = { pid: child.pid, startTicks: processStartTicks(child.pid) };
-    record.pid = child.pid;
+    const pid = await child.spawned;
+    active.starting = false;
+    if (pid === undefined) return;
+    record.keeper = { pid, startTicks: processStartTicks(pid) };
+    record.pid = pid;
+    // Stopped while its keeper was being started: nothing was signalled then.
+    if (record.stopRequested) this.stopGroup(record);
     record.startedAt = new Date().toISOString();
-    const environment = Object.keys(env).filter((k) => env[k] !== undefined && k !== 'ELECTRON_RUN_AS_NODE');
+    const environment = Object.keys(env).filter((k) => env[k] !== undefined && k !== KEEPER_GROUP_ENV);
     try {
       writeLaunchContext(record, environment, added);
       this.changed(record);
@@ -335,6 +346,7 @@ export class RunManager {
     if (log) this.emit(record.id, { event: 'log', data: { text: log } });
     for (const point of points) this.emit(record.id, { event: 'metric', data: point });
     const exit = readExit(record.runDir);
+    if (active.starting && !active.exited) return;
     const keeperGone = active.exited || !record.keeper || !sameProcessAlive(record.keeper.pid, record.keeper.startTicks);
     if (!exit && !keeperGone) return;
     if (exit && !keeperGone) return; // the keeper is writing its last lines; it exits right after.
@@ -355,8 +367,7 @@ export class RunManager {
     } else {
       // The keeper was killed (by someone else, or the OOM killer). A job left without it has nobody reading its output
       // or recording its end: it is stopped like any other, and the run is lost.
-      const pgid = record.keeper?.pid;
-      if (pgid && groupAlive(pgid)) this.stopGroup(pgid);
+      if (record.keeper && groupAlive(readJobGroup(record.runDir) ?? record.keeper.pid)) this.stopGroup(record);
       this.end(record, { state: 'lost', reason: 'The run\'s keeper process was killed before the job ended, so how it would have ended is unknown; what was left of the job was stopped. The log and metrics are kept.' });
     }
   }

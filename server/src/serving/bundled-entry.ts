@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * whether it runs from source (server/src/serving/), from the bundle
  * (dist/backend/) or from one of the bundle's chunks (dist/backend/chunks/).
  */
-export function bundledEntry(name: 'serving-runtime' | 'runtime-guard' | 'run-keeper'): string | null {
+export function bundledEntry(name: 'serving-runtime' | 'runtime-guard' | 'run-keeper' | 'llama-probe'): string | null {
   for (const relative of [`./${name}.mjs`, `../${name}.mjs`, `../../../dist/backend/${name}.mjs`]) {
     const candidate = unpacked(fileURLToPath(new URL(relative, import.meta.url)));
     if (existsSync(candidate)) return candidate;

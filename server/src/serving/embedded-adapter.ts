@@ -7,8 +7,9 @@ import type { RuntimeAdapter, RuntimeAvailability, RuntimeCommand, RuntimeHealth
 
 /**
  * The default runtime: llama.cpp through node-llama-cpp, in a child Node
- * process running dist/backend/serving-runtime.mjs. Needs nothing installed
- * beyond Halo Forge's own npm dependencies.
+ * process running dist/backend/serving-runtime.mjs (in the desktop app, a
+ * utility process that the main process forks for the backend). Needs
+ * nothing installed beyond Halo Forge's own npm dependencies.
  */
 
 export interface EmbeddedOptions {
@@ -31,15 +32,6 @@ export class EmbeddedRuntime implements RuntimeAdapter {
   constructor(private readonly opts: EmbeddedOptions = {}) {}
 
   async availability(): Promise<RuntimeAvailability> {
-    // Inside the desktop app this process's executable is Electron's, which (RunAsNode fused off) runs no
-    // scripts: a child started with it would be a second app, never a runtime. Said plainly, not a hang.
-    if (process.versions.electron && !this.opts.nodePath) {
-      return {
-        installed: false,
-        message: 'The embedded runtime does not run inside the desktop app yet.',
-        install: 'Start the backend with "npx halo-forge serve" and use its dashboard (http://127.0.0.1:8000/), or install llama-server.',
-      };
-    }
     const entry = this.opts.entry ?? bundledEntry('serving-runtime');
     if (!entry || !existsSync(entry)) {
       return { installed: false, message: 'The embedded runtime is not built.', install: 'Run "npm run build" in the Halo Forge folder.' };
@@ -67,6 +59,8 @@ export class EmbeddedRuntime implements RuntimeAdapter {
       env: { ...launch.env, [RUNTIME_KEY_ENV]: launch.key, [RUNTIME_LAUNCH_ENV]: launch.launchId },
       addedEnv: [RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV],
       watchesParent: true,
+      // Inside the desktop app the main process forks it (see spawnRuntime); a chosen Node is spawned as it is.
+      nodeEntry: this.opts.nodePath === undefined,
     };
   }
 

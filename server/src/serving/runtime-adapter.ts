@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import type { MainProcessBridge } from '../children/main-bridge.js';
+import { nodeEntryBridge } from '../children/node-entry.js';
 
 /**
  * What every model runtime implements (embedded llama.cpp, llama-server,
@@ -59,6 +61,11 @@ export interface RuntimeCommand {
    * external executable) is started under a guard process that does it for it.
    */
   watchesParent: boolean;
+  /**
+   * `command` is this process's Node and `args[0]` one of the bundle's entries (the embedded runtime, the
+   * guard): inside the desktop app, where that executable is Electron's, the main process forks it instead.
+   */
+  nodeEntry?: boolean;
 }
 
 export type RuntimeHealth = 'ready' | 'loading' | 'down';
@@ -93,7 +100,9 @@ export interface RuntimeProcess {
  * channel is opened for runtimes that watch it: it closes when the backend
  * dies, however it dies, which is what lets a runtime exit after a kill -9.
  */
-export function spawnRuntime(cmd: RuntimeCommand): RuntimeProcess {
+export function spawnRuntime(cmd: RuntimeCommand, bridge: MainProcessBridge | null = nodeEntryBridge()): RuntimeProcess {
+  // A utility process of the main process: it dies with the app, and the main process stops it when this backend goes.
+  if (cmd.nodeEntry && bridge) return bridge.spawn(cmd.args[0]!, cmd.args.slice(1), cmd.env, 'Halo Forge runtime');
   const child: ChildProcess = spawn(cmd.command, cmd.args, {
     env: cmd.env,
     stdio: ['ignore', 'pipe', 'pipe', ...(cmd.watchesParent ? (['ipc'] as const) : [])],

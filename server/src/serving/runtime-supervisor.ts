@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CrashCounter, describeExit, type Backoff } from '../../../shared/supervision.js';
+import type { MainProcessBridge } from '../children/main-bridge.js';
+import { nodeEntryBridge } from '../children/node-entry.js';
 import { buildChildEnv } from '../secrets/child-env.js';
 import { registerSecret } from '../secrets/redact.js';
 import { bundledEntry } from './bundled-entry.js';
@@ -53,6 +55,8 @@ export interface RuntimeSupervisorOptions {
   logMaxBytes?: number;
   /** The guard that runs runtimes which cannot watch for the backend's death (default: the bundled one). */
   guardEntry?: string;
+  /** Who forks Node entries inside the desktop app (default: the app's main process there, nobody under Node). */
+  nodeBridge?: MainProcessBridge | null;
 }
 
 interface Launch {
@@ -191,7 +195,7 @@ export class RuntimeSupervisor {
       const cmd = this.opts.adapter.command(launch);
       this.lastContextPath = writeLaunchContext(runtimeRunDir(this.opts.home, launch.launchId), launchContext(this.opts.adapter.name, launch, cmd, this.log.path));
       this.log.note(`starting ${this.opts.adapter.name} for ${this.opts.model.id} on 127.0.0.1:${port} (attempt ${attempt}, launch ${launch.launchId})`);
-      running = { seq, launch, process: spawnRuntime(this.guarded(cmd)), exited: false, fatal: null, killedBecause: null };
+      running = { seq, launch, process: spawnRuntime(this.guarded(cmd), this.opts.nodeBridge === undefined ? nodeEntryBridge() : this.opts.nodeBridge), exited: false, fatal: null, killedBecause: null };
     } catch (err) {
       this.log.note(`could not be started: ${(err as Error).message}`);
       this.setState({ phase: 'crashed', reason: `The ${this.opts.adapter.name} runtime could not be started: ${(err as Error).message}`, hint: null, exitCode: null, signal: null, logTail: this.log.tail.lines(), restartInMs: null });
@@ -274,7 +278,7 @@ export class RuntimeSupervisor {
     if (cmd.watchesParent) return cmd;
     const guard = this.opts.guardEntry ?? bundledEntry('runtime-guard');
     if (!guard) throw new Error('the runtime guard is not built: run "npm run build"');
-    return { ...cmd, command: process.execPath, args: [guard, cmd.command, ...cmd.args], watchesParent: true };
+    return { ...cmd, command: process.execPath, args: [guard, cmd.command, ...cmd.args], watchesParent: true, nodeEntry: true };
   }
 
   private setState(state: RuntimeState): void {

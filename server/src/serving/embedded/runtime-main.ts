@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { watchParent } from '../parent-watch.js';
+import { tellParent, watchParent } from '../parent-watch.js';
 import { Engine, EngineConfigError } from './engine.js';
 import { createOpenAiServer } from './openai-server.js';
 import { EXIT_CONFIG, EXIT_PORT_IN_USE, RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV, type RuntimeFatalMessage } from './protocol.js';
@@ -19,8 +19,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 function fatal(message: string, hint: string, code: number, kind?: string): Promise<never> {
   process.stderr.write(`${message} ${hint}\n`);
   const report: RuntimeFatalMessage = { type: 'runtime-fatal', message, hint, ...(kind ? { code: kind } : {}) };
-  if (process.send && process.connected) process.send(report, () => process.exit(code));
-  else process.exit(code);
+  tellParent(report, () => process.exit(code));
   return new Promise<never>(() => {});
 }
 
