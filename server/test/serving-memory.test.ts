@@ -179,6 +179,19 @@ describe('what a running runtime holds', () => {
     expect(held.rss).toBeGreaterThan(held.fileBacked);
     expect(processGroupMemory(2 ** 30)).toBeNull();
   });
+
+  it.runIf(process.platform === 'linux')('counts a runtime that leads no group of its own (a utility process in the desktop app) by its own memory', async () => {
+    const { spawn } = await import('node:child_process');
+    // Not detached: the child stays in this test's group, as a utility process stays in the app's.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => child.once('spawn', resolve));
+      const held = processGroupMemory(child.pid);
+      expect(held?.rss).toBeGreaterThan(MIB);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
 
 describe('the KV cache per token, from the GGUF header', () => {

@@ -44,7 +44,9 @@ export function processGroupMemory(pgid: number | undefined): { rss: number; fil
       // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // fields[0] is field 3 (state): pgrp is field 5, rss (pages) field 24.
-      if (Number(fields[2]) !== pgid) continue;
+      // The process itself counts whether or not it leads a group: in the desktop app a runtime is a utility
+      // process of the app's main process, in the main process's group.
+      if (Number(fields[2]) !== pgid && Number(name) !== pgid) continue;
       total += Number(fields[21]) * PAGE;
       // statm's third field: resident pages backed by a file (mapped model weights, the executable).
       fileBacked += Number(readFileSync(`/proc/${name}/statm`, 'utf8').split(' ')[2]) * PAGE;
