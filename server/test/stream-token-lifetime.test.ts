@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import type { Scope } from '../../shared/api.js';
+import { buildTestApp, type TestApp } from './support/app.js';
+import { waitFor } from './support/backend-process.js';
+import { modelServiceDouble, pullFixture, type ModelServiceDouble } from './support/model-service-double.js';
+import { LOCAL, startRun, TRAIN } from './support/runs.js';
+import { openSse, type SseWatch } from './support/sse.js';
+
+// Every long-lived stream of the API outlives the request that opened it, and
+// the gate saw its token only then. Each stream, with three readers at once:
+// one whose token expires mid-stream, one whose token is revoked, and the
+// local user, who has no token to lose.
+
+/** How long the expiring token lives: time enough to open the streams on a loaded machine. */
+const LIFE_MS = 4_000;
+
+let t: TestApp | null = null;
+let streams: SseWatch[] = [];
+afterEach(async () => {
+  for (const stream of streams) stream.close();
+  streams = [];
+  if (t) {
+    // Nothing a test started may outlive it.
+    for (const run of t.app.halo.runs.list()) if (run.state === 'running' || run.state === 'queued') await t.app.halo.runs.stop(run.id, 'test cleanup');
+    await t.close();
+  }
+  t = null;
+});
+
+/** A token that expires about LIFE_MS from now (the store keeps whole seconds); `--expires` allows nothing this short. */
+async function expiringToken(app: FastifyInstance, name: string, scope: Scope) {
+  const { token, record } = await app.halo.store.create({ name, scope, expires: '1m' }, new Date(Date.now() - 60_000 + LIFE_MS));
+  return { token, expiresAt: Date.parse(record.expires!) };
+}
+
+interface StreamCase {
+  scope: Scope;
+  models?: ModelServiceDouble;
+  /** Starts what the stream follows, if anything; returns the stream's path. */
+  path(app: FastifyInstance, home: string): Promise<string>;
+  /** Makes the stream send an event, for a stream that sends none by itself within seconds. */
+  poke?(app: FastifyInstance): Promise<unknown> | void;
+  /** Sends nothing until something changes, and nothing here changes it. */
+  quiet?: true;
+}
+
+const models = modelServiceDouble();
+const STREAMS: [string, StreamCase][] = [
+  ['the audit stream', { scope: 'admin', path: async () => '/api/public/audit/stream', poke: (app) => app.inject({ method: 'POST', url: '/api/public/tokens', payload: { name: 'poke' }, ...LOCAL }) }],
+  ['the models stream', { scope: 'read', models, path: async () => '/api/public/models/events', poke: () => models.emitPull(pullFixture()) }],
+  ['the serving stream', { scope: 'read', path: async () => '/api/public/serving/events', quiet: true }],
+  [
+    'a run\'s stream',
+    {
+      scope: 'read',
+      path: async (app, home) => {
+        const run = await startRun(app, { name: 'long', command: [process.execPath, TRAIN, '--steps', '2000', '--interval', '250'], cwd: home });
+        expect(run.status).toBe(201);
+        return `/api/public/runs/${run.body.id}/events`;
+      },
+    },
+  ],
+  ['the machine stream', { scope: 'read', path: async () => '/api/public/machine/events' }],
+];
+
+describe.each(STREAMS)('%s', (_what, c) => {
+  it('ends shortly after its token expires, within a second of its revocation, and never for the local user', async () => {
+    t = await buildTestApp(c.models ? { models: c.models } : {});
+    const { app } = t;
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}${await c.path(app, t.home)}`;
+    const expiring = await expiringToken(app, 'brief', c.scope);
+    const { token: revoked } = await app.halo.store.create({ name: 'revoked', scope: c.scope });
+
+    const byExpiring = await openSse(url, { headers: { authorization: `Bearer ${expiring.token}` } });
+    const byRevoked = await openSse(url, { headers: { authorization: `Bearer ${revoked}` } });
+    const byLocal = await openSse(url);
+    streams.push(byExpiring, byRevoked, byLocal);
+    for (const stream of streams) expect(stream.status).toBe(200);
+    await waitFor(() => streams.every((s) => s.blocks > 0), 10_000, 'each stream to send its first block');
+    expect(Date.now(), 'the streams opened before the token expired').toBeLessThan(expiring.expiresAt);
+
+    await app.halo.store.revoke('revoked');
+    await waitFor(() => byRevoked.endedAt !== null, 2_000, 'the revoked token’s stream to end');
+
+    await waitFor(() => byExpiring.endedAt !== null, expiring.expiresAt - Date.now() + 1_500, 'the expired token’s stream to end');
+    expect(byExpiring.endedAt!, 'not before the token expired').toBeGreaterThanOrEqual(expiring.expiresAt);
+    for (const stream of [byExpiring, byRevoked]) expect(stream.error).toBeNull();
+
+    // The local user's stream goes on, and still carries news.
+    expect(byLocal.endedAt).toBeNull();
+    const seen = byLocal.events.length;
+    await c.poke?.(app);
+    if (!c.quiet) await waitFor(() => byLocal.events.length > seen, 10_000, 'a new event on the local stream');
+    expect(byLocal.endedAt).toBeNull();
+    expect(byLocal.error).toBeNull();
+  });
+});
