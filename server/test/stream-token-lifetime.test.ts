@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createServer, type ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Scope } from '../../shared/api.js';
 import { buildTestApp, type TestApp } from './support/app.js';
@@ -17,7 +18,10 @@ const LIFE_MS = 4_000;
 
 let t: TestApp | null = null;
 let streams: SseWatch[] = [];
+let cleanups: (() => unknown)[] = [];
 afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
   for (const stream of streams) stream.close();
   streams = [];
   if (t) {
@@ -95,5 +99,102 @@ describe.each(STREAMS)('%s', (_what, c) => {
     if (!c.quiet) await waitFor(() => byLocal.events.length > seen, 10_000, 'a new event on the local stream');
     expect(byLocal.endedAt).toBeNull();
     expect(byLocal.error).toBeNull();
+  });
+});
+
+/** The per-launch key of the stub runtime: a canary that must never reach a client. */
+const RUNTIME_KEY = 'stub-runtime-key-7c1d';
+
+/**
+ * A runtime that generates forever, one chunk every 100 ms, until its client
+ * leaves (or, not streaming, never answers): what a long answer looks like
+ * from the proxy. `generating` holds the answers still being generated.
+ */
+async function endlessRuntime() {
+  const generating = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    if (req.headers.authorization !== `Bearer ${RUNTIME_KEY}`) return void res.writeHead(401).end();
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk));
+    req.on('end', () => {
+      generating.add(res);
+      res.on('close', () => generating.delete(res));
+      // A whole answer comes only at the end of a generation, which never ends.
+      if (!(JSON.parse(body) as { stream?: boolean }).stream) return;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'x' } }] })}\n\n`;
+      const timer = setInterval(() => res.write(chunk), 100);
+      res.on('close', () => clearInterval(timer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  cleanups.push(() => server.closeAllConnections());
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, generating };
+}
+
+const lastError = (stream: SseWatch) => (JSON.parse(stream.events.at(-1)!.data) as { error?: { code: string; type: string } }).error;
+
+async function v1App() {
+  t = await buildTestApp();
+  const { app } = t;
+  const runtime = await endlessRuntime();
+  // The serving manager's lease, pointing at the stub: the gate, the route and the proxy are the real ones.
+  vi.spyOn(app.halo.serving, 'acquire').mockImplementation(async (model) => ({ model, url: runtime.url, key: RUNTIME_KEY, release: () => undefined }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, runtime, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/chat/completions` };
+}
+
+describe('a /v1 answer', () => {
+  it('ends with an error event and cancels the generation when its token expires or is revoked; the local user\'s answer goes on', async () => {
+    const { app, runtime, url } = await v1App();
+    const body = JSON.stringify({ model: 'halo-test/endless', messages: [{ role: 'user', content: 'go on' }], stream: true });
+    const ask = (headers: Record<string, string> = {}) => openSse(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const expiring = await expiringToken(app, 'brief', 'inference');
+    const { token: revoked } = await app.halo.store.create({ name: 'revoked', scope: 'inference' });
+
+    const byExpiring = await ask({ authorization: `Bearer ${expiring.token}` });
+    const byRevoked = await ask({ authorization: `Bearer ${revoked}` });
+    const byLocal = await ask();
+    streams.push(byExpiring, byRevoked, byLocal);
+    for (const stream of streams) expect(stream.status).toBe(200);
+    await waitFor(() => streams.every((s) => s.events.length > 0), 10_000, 'each answer to start');
+    expect(Date.now(), 'the answers started before the token expired').toBeLessThan(expiring.expiresAt);
+    expect(runtime.generating.size).toBe(3);
+
+    await app.halo.store.revoke('revoked');
+    await waitFor(() => byRevoked.endedAt !== null, 2_000, 'the revoked token’s answer to end');
+    expect(lastError(byRevoked)).toMatchObject({ code: 'auth.invalid', type: 'authentication_error' });
+
+    await waitFor(() => byExpiring.endedAt !== null, expiring.expiresAt - Date.now() + 1_500, 'the expired token’s answer to end');
+    expect(byExpiring.endedAt!, 'not before the token expired').toBeGreaterThanOrEqual(expiring.expiresAt);
+    expect(lastError(byExpiring)).toMatchObject({ code: 'auth.expired', type: 'authentication_error' });
+    for (const stream of [byExpiring, byRevoked]) expect(stream.error).toBeNull();
+
+    // Both generations were cancelled in the runtime; the local user's goes on.
+    await waitFor(() => runtime.generating.size === 1, 2_000, 'the runtime to stop generating for the lost tokens');
+    const seen = byLocal.events.length;
+    await waitFor(() => byLocal.events.length > seen, 5_000, 'the local answer to go on');
+    expect(byLocal.endedAt).toBeNull();
+    for (const stream of streams) {
+      expect(stream.text).not.toContain(RUNTIME_KEY);
+      expect(stream.text).not.toMatch(/hfk_/);
+    }
+  });
+
+  it('not streamed, is refused in OpenAI\'s shape and cancelled when its token is revoked before the answer comes', async () => {
+    const { app, runtime, url } = await v1App();
+    const { token } = await app.halo.store.create({ name: 'revoked', scope: 'inference' });
+    const answer = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ model: 'halo-test/endless', messages: [{ role: 'user', content: 'go on' }] }),
+    });
+    await waitFor(() => runtime.generating.size === 1, 10_000, 'the generation to start');
+    await app.halo.store.revoke('revoked');
+    const res = await answer;
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: { message: 'The token "revoked" was revoked while answering.', type: 'authentication_error', param: null, code: 'auth.invalid' } });
+    await waitFor(() => runtime.generating.size === 0, 2_000, 'the runtime to stop generating');
   });
 });
