@@ -1,12 +1,12 @@
 import { create } from 'zustand';
 import type { AuditEntry } from '../../../shared/api';
 import { api } from '../api/client';
-import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { explainFailure, type Explained } from '../api/failure';
+import { keepFollowing, type LiveState } from '../api/live-stream';
 
-export type LiveState = 'off' | 'connecting' | 'live' | 'reconnecting';
+export type { LiveState };
 
 const KEEP = 50;
-const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
 
 interface ActivityState {
   entries: AuditEntry[];
@@ -58,41 +58,18 @@ export const useActivity = create<ActivityState>()((set, get) => ({
   },
 
   follow() {
-    const controller = new AbortController();
-    let attempt = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-
-    const connect = async () => {
-      set({ live: attempt === 0 ? 'connecting' : 'reconnecting' });
-      try {
-        await api.followActivity((entry) => get().receive([entry]), {
-          signal: controller.signal,
-          onOpen: () => {
-            attempt = 0;
-            set({ live: 'live', error: null });
-            // Whatever happened while the stream was down.
-            void get().load();
-          },
-        });
-      } catch (err) {
-        if (controller.signal.aborted) return;
-        // A refused or too-small token will not get better by retrying.
-        if (err instanceof ApiFailure && (err.status === 401 || err.status === 403)) {
-          set({ live: 'off', error: explainFailure(err) });
-          return;
-        }
-      }
-      if (controller.signal.aborted) return;
-      const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
-      attempt++;
-      set({ live: 'reconnecting' });
-      timer = setTimeout(() => void connect(), wait);
-    };
-    void connect();
-
+    const stop = keepFollowing({
+      follow: (signal, opened) => api.followActivity((entry) => get().receive([entry]), { signal, onOpen: opened }),
+      onState: (live) => set({ live }),
+      onOpen: () => {
+        set({ error: null });
+        // Whatever happened while the stream was down.
+        void get().load();
+      },
+      onStopped: (failure) => set({ live: 'off', error: explainFailure(failure) }),
+    });
     return () => {
-      controller.abort();
-      if (timer) clearTimeout(timer);
+      stop();
       set({ live: 'off' });
     };
   },

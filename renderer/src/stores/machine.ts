@@ -1,10 +1,12 @@
 import { create } from 'zustand';
 import type { MachineSnapshot, PullSummary } from '../../../shared/machine';
 import { api, type MachineStreamEvent } from '../api/client';
-import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { explainFailure, type Explained } from '../api/failure';
+import { keepFollowing, type LiveState } from '../api/live-stream';
 
-export type MachineLive = 'off' | 'connecting' | 'live' | 'reconnecting';
+export type MachineLive = LiveState;
 
+/** The Overview retries sooner than the other screens: at most every 5 s. */
 const RETRY_MS = [1_000, 2_000, 5_000];
 
 interface MachineState {
@@ -35,38 +37,15 @@ export const useMachine = create<MachineState>()((set, get) => ({
   },
 
   follow() {
-    const controller = new AbortController();
-    let attempt = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const connect = async () => {
-      set({ live: attempt === 0 ? 'connecting' : 'reconnecting' });
-      try {
-        await api.followMachine((event) => get().receive(event), {
-          signal: controller.signal,
-          onOpen: () => {
-            attempt = 0;
-            set({ live: 'live', error: null });
-          },
-        });
-      } catch (err) {
-        if (controller.signal.aborted) return;
-        // A refused or too-small token will not get better by retrying.
-        if (err instanceof ApiFailure && (err.status === 401 || err.status === 403)) {
-          set({ live: 'off', error: explainFailure(err) });
-          return;
-        }
-        set({ error: explainFailure(err) });
-      }
-      if (controller.signal.aborted) return;
-      const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
-      attempt++;
-      set({ live: 'reconnecting' });
-      timer = setTimeout(() => void connect(), wait);
-    };
-    void connect();
+    const stop = keepFollowing({
+      follow: (signal, opened) => api.followMachine((event) => get().receive(event), { signal, onOpen: opened }),
+      onState: (live) => set(live === 'live' ? { live, error: null } : { live }),
+      onStopped: (failure) => set({ live: 'off', error: explainFailure(failure) }),
+      onFailure: (err) => set({ error: explainFailure(err) }),
+      retryMs: RETRY_MS,
+    });
     return () => {
-      controller.abort();
-      if (timer) clearTimeout(timer);
+      stop();
       set({ live: 'off' });
     };
   },

@@ -2,10 +2,8 @@ import { create } from 'zustand';
 import type { LocalModelList, ModelDetails, ModelSearchResult, PullAction, PullInfo, PullRequest } from '../../../shared/models';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { keepFollowing, type LiveState } from '../api/live-stream';
 import { actionForCode, modelIdFromInput } from '../lib/models';
-import type { LiveState } from './activity';
-
-const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
 
 /** A failure a person can act on: what went wrong and what fixes it. */
 export interface ActionableError extends Explained {
@@ -196,13 +194,9 @@ export const useModels = create<ModelsState>()((set, get) => ({
   },
 
   follow() {
-    const controller = new AbortController();
-    let attempt = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const connect = async () => {
-      set({ live: attempt === 0 ? 'connecting' : 'reconnecting' });
-      try {
-        await api.followModels(
+    const stop = keepFollowing({
+      follow: (signal, opened) =>
+        api.followModels(
           {
             onPull: (pull) => {
               streamedAt.set(pull.id, ++streamSeq);
@@ -213,30 +207,15 @@ export const useModels = create<ModelsState>()((set, get) => ({
               set({ local, localError: null });
             },
           },
-          {
-            signal: controller.signal,
-            onOpen: () => {
-              attempt = 0;
-              set({ live: 'live' });
-              // Whatever changed while the stream was down.
-              void get().loadLocal();
-            },
-          },
-        );
-      } catch (err) {
-        if (controller.signal.aborted) return;
-        if (err instanceof ApiFailure && (err.status === 401 || err.status === 403)) return void set({ live: 'off' });
-      }
-      if (controller.signal.aborted) return;
-      const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
-      attempt++;
-      set({ live: 'reconnecting' });
-      timer = setTimeout(() => void connect(), wait);
-    };
-    void connect();
+          { signal, onOpen: opened },
+        ),
+      onState: (live) => set({ live }),
+      // Whatever changed while the stream was down.
+      onOpen: () => void get().loadLocal(),
+      onStopped: () => set({ live: 'off' }),
+    });
     return () => {
-      controller.abort();
-      if (timer) clearTimeout(timer);
+      stop();
       set({ live: 'off' });
     };
   },

@@ -1,14 +1,13 @@
 import { create } from 'zustand';
 import { FINISHED_RUN_STATES, type MetricPoint, type Recipe, type RunInfo, type RunStartRequest } from '../../../shared/runs';
 import { api } from '../api/client';
-import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { explainFailure, type Explained } from '../api/failure';
+import { keepFollowing, type LiveState } from '../api/live-stream';
 import { appendLog, EMPTY_LOG, type RunLog } from '../lib/run-log';
 import { mergePoints } from '../lib/run-metrics';
-import type { LiveState } from './activity';
 
 export { runPermissions, type RunPermissions } from '../lib/run-permissions';
 
-const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
 /** The list has no stream of its own; a local list every few seconds costs nothing. */
 export const LIST_REFRESH_MS = 3_000;
 
@@ -155,15 +154,10 @@ export const useRuns = create<RunsState>()((set, get) => {
     },
 
     watch(id) {
-      const controller = new AbortController();
-      let attempt = 0;
       let ended = false;
-      let timer: ReturnType<typeof setTimeout> | null = null;
-
-      const connect = async () => {
-        updateView(id, () => ({ live: attempt === 0 ? 'connecting' : 'reconnecting' }));
-        try {
-          await api.followRun(
+      const stop = keepFollowing({
+        follow: (signal, opened) =>
+          api.followRun(
             id,
             {
               onRun: (run) => get().receiveRun(run),
@@ -174,38 +168,19 @@ export const useRuns = create<RunsState>()((set, get) => {
                 get().receiveRun(run);
               },
             },
-            {
-              signal: controller.signal,
-              onOpen: () => {
-                attempt = 0;
-                // Each connection starts with the log's tail again: start the page's copy afresh.
-                updateView(id, () => ({ live: 'live', error: null, log: EMPTY_LOG }));
-              },
-            },
-          );
-        } catch (err) {
-          if (controller.signal.aborted) return;
-          // A refused token, a too-small scope or a run that is gone will not get better by retrying.
-          if (err instanceof ApiFailure && (err.status === 401 || err.status === 403 || err.status === 404)) {
-            updateView(id, () => ({ live: 'off', error: explainFailure(err) }));
-            return;
-          }
-        }
-        if (controller.signal.aborted) return;
-        if (ended) {
-          updateView(id, () => ({ live: 'ended' }));
-          return;
-        }
-        const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
-        attempt++;
-        updateView(id, () => ({ live: 'reconnecting' }));
-        timer = setTimeout(() => void connect(), wait);
-      };
-      void connect();
+            { signal, onOpen: opened },
+          ),
+        // Each connection starts with the log's tail again: start the page's copy afresh.
+        onState: (live) => updateView(id, () => (live === 'live' ? { live, error: null, log: EMPTY_LOG } : { live })),
+        // A refused token, a too-small scope or a run that is gone will not get better by retrying.
+        stopOn: [401, 403, 404],
+        onStopped: (failure) => updateView(id, () => ({ live: 'off', error: explainFailure(failure) })),
+        finished: () => ended,
+        onFinished: () => updateView(id, () => ({ live: 'ended' })),
+      });
 
       return () => {
-        controller.abort();
-        if (timer) clearTimeout(timer);
+        stop();
         // The log and points are let go with the page: watching again replays them.
         const { [id]: _gone, ...rest } = get().views;
         set({ views: rest });

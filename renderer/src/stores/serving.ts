@@ -3,9 +3,9 @@ import { create } from 'zustand';
 import type { AccessMissing, RunningModel, ServingStatus } from '../../../shared/serving';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
+import { keepFollowing } from '../api/live-stream';
 import { useSession } from './session';
 
-const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
 /** Lines of a runtime's log kept on screen; the whole log is in the file under the Halo Forge home. */
 const LOG_LINES = 400;
 
@@ -97,33 +97,14 @@ export const useServing = create<ServingStoreState>()((set, get) => ({
   },
 
   follow() {
-    const controller = new AbortController();
-    let attempt = 0;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const connect = async () => {
-      set({ live: attempt === 0 ? 'connecting' : 'reconnecting' });
-      try {
-        await api.followServing((status) => set({ status, error: null }), {
-          signal: controller.signal,
-          onOpen: () => {
-            attempt = 0;
-            set({ live: 'live' });
-          },
-        });
-      } catch (err) {
-        if (controller.signal.aborted) return;
-        if (err instanceof ApiFailure && (err.status === 401 || err.status === 403 || err.status === 404)) return void set({ live: 'off' });
-      }
-      if (controller.signal.aborted) return;
-      const wait = RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]!;
-      attempt++;
-      set({ live: 'reconnecting' });
-      timer = setTimeout(() => void connect(), wait);
-    };
-    void connect();
+    const stop = keepFollowing({
+      follow: (signal, opened) => api.followServing((status) => set({ status, error: null }), { signal, onOpen: opened }),
+      onState: (live) => set({ live }),
+      stopOn: [401, 403, 404],
+      onStopped: () => set({ live: 'off' }),
+    });
     return () => {
-      controller.abort();
-      if (timer) clearTimeout(timer);
+      stop();
       set({ live: 'off' });
     };
   },

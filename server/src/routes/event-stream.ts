@@ -1,56 +1,61 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { watchToken } from '../auth/token-watch.js';
 
 const KEEPALIVE_MS = 15_000;
-/** setTimeout's longest delay (~24.8 days); a later expiry re-arms the timer when it fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface EventStream {
   send(event: string, data: unknown): void;
   /** `data` already serialized (one line of JSON). */
   sendRaw(event: string, data: string): void;
+  /** Ends the stream from the server's side (a run that ended). */
+  end(): void;
   /** Called once when the stream ends, whoever ends it (client, revocation, expiry, server close). */
   onEnd(cleanup: () => void): void;
 }
 
 /**
- * Opens a server-sent event stream the way the audit stream does: read with
- * fetch + Authorization by the dashboard (EventSource cannot send headers, and
- * a token in a URL ends up in logs); ended when the caller's token is revoked
- * (seen within a second) or expires, and when the server closes.
+ * The stream opener of one route plugin. Its streams end when the server
+ * closes: Fastify waits for in-flight requests on close, and a stream never
+ * finishes by itself.
  */
-export function openEventStream(app: FastifyInstance, openStreams: Set<() => void>, request: FastifyRequest, reply: FastifyReply, comment: string): EventStream | null {
+export function eventStreams(app: FastifyInstance): (request: FastifyRequest, reply: FastifyReply, comment?: string) => EventStream | null {
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
+  return (request, reply, comment) => openEventStream(app, openStreams, request, reply, comment);
+}
+
+/**
+ * Opens a server-sent event stream: read with fetch + Authorization by the
+ * dashboard (EventSource cannot send headers, and a token in a URL ends up in
+ * logs); ended when the caller's token is revoked (seen within a second) or
+ * expires, and when the server closes. Every stream of the API opens here.
+ * `comment`, when given, is the stream's first line.
+ */
+export function openEventStream(app: FastifyInstance, openStreams: Set<() => void>, request: FastifyRequest, reply: FastifyReply, comment?: string): EventStream | null {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  // A hijacked answer skips the app's onSend hook: the headers it would add that matter to a stream are here.
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
   // A HEAD answer has no body, so Node never flushes its head without an end.
   if (request.method === 'HEAD') {
     res.end();
     return null;
   }
-  res.write(`: ${comment}\n\n`);
+  if (comment) res.write(`: ${comment}\n\n`);
   const { store } = app.halo;
   const { caller } = request;
-  const authority = app.halo.envToken ?? store;
-  const stillAllowed = () => caller.kind !== 'token' || authority.current(caller.hash) !== null;
   const cleanups: (() => void)[] = [];
-  const unwatch = store.onChange(() => {
-    if (!stillAllowed()) end();
-  });
-  const keepalive = setInterval(() => (stillAllowed() ? res.write(': keepalive\n\n') : end()), KEEPALIVE_MS).unref();
-  let expiry: NodeJS.Timeout | undefined;
-  const endAtExpiry = () => {
-    const expires = caller.kind === 'token' ? authority.current(caller.hash)?.expires : null;
-    if (!expires) return;
-    const wait = Math.min(Math.max(Date.parse(expires) - Date.now(), 0) + 1, MAX_TIMER_MS);
-    expiry = setTimeout(() => (stillAllowed() ? endAtExpiry() : end()), wait).unref();
-  };
+  // A stream outlives the request that opened it, and the gate saw its token only then.
+  const token = watchToken(caller.kind === 'token' ? caller.hash : null, app.halo.envToken ?? store, store, () => end());
+  const keepalive = setInterval(() => token.check() && res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     clearInterval(keepalive);
-    clearTimeout(expiry);
-    unwatch();
+    token.stop();
     openStreams.delete(end);
     for (const cleanup of cleanups) cleanup();
   };
@@ -59,7 +64,6 @@ export function openEventStream(app: FastifyInstance, openStreams: Set<() => voi
     res.end();
   };
   openStreams.add(end);
-  endAtExpiry();
   request.raw.on('close', stop);
   return {
     send: (event, data) => {
@@ -68,6 +72,7 @@ export function openEventStream(app: FastifyInstance, openStreams: Set<() => voi
     sendRaw: (event, data) => {
       if (!stopped) res.write(`event: ${event}\ndata: ${data}\n\n`);
     },
+    end,
     onEnd: (cleanup) => {
       if (stopped) cleanup();
       else cleanups.push(cleanup);

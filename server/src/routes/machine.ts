@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { PULL_STATES } from '../../../shared/models.js';
-import { openEventStream } from './event-stream.js';
+import { eventStreams } from './event-stream.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -69,11 +69,7 @@ export const MachineSnapshotSchema = Type.Object({
 
 export async function machineRoutes(app: FastifyInstance): Promise<void> {
   const { machine } = app.halo;
-  const openStreams = new Set<() => void>();
-  // Fastify waits for in-flight requests on close; a stream never finishes by itself.
-  app.addHook('preClose', async () => {
-    for (const end of openStreams) end();
-  });
+  const openStream = eventStreams(app);
 
   app.get('/machine', { config: { scope: 'read' }, schema: { response: { 200: MachineSnapshotSchema } } }, async () => machine.snapshot());
 
@@ -86,7 +82,7 @@ export async function machineRoutes(app: FastifyInstance): Promise<void> {
       // Typed loosely by Fastify (an object of unknown fields); the schemas above are what decide the output.
       const snapshotJson = reply.compileSerializationSchema(MachineSnapshotSchema) as (data: unknown) => string;
       const pullsJson = reply.compileSerializationSchema(Type.Array(PullSummary)) as (data: unknown) => string;
-      const stream = openEventStream(app, openStreams, request, reply, 'halo-forge machine stream');
+      const stream = openStream(request, reply, 'halo-forge machine stream');
       if (!stream) return;
       const unsubscribe = machine.subscribe((event) => (event.type === 'machine' ? stream.sendRaw('machine', snapshotJson(event.snapshot)) : stream.sendRaw('pulls', pullsJson(event.pulls))));
       stream.onEnd(unsubscribe);

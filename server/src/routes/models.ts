@@ -17,8 +17,8 @@ import {
   RevisionQuerySchema,
   SearchQuerySchema,
 } from './model-schemas.js';
+import { eventStreams } from './event-stream.js';
 
-const KEEPALIVE_MS = 15_000;
 /** A burst of cache changes (a pull finishing several files at once) is one listing. */
 const LOCAL_DEBOUNCE_MS = 250;
 
@@ -26,12 +26,8 @@ type RepoParams = { org: string; name: string };
 type RevisionQuery = { revision?: string };
 
 export async function modelRoutes(app: FastifyInstance): Promise<void> {
-  const { models, store } = app.halo;
-  const openStreams = new Set<() => void>();
-  // Fastify waits for in-flight requests on close; a stream never finishes by itself.
-  app.addHook('preClose', async () => {
-    for (const end of openStreams) end();
-  });
+  const { models } = app.halo;
+  const openStream = eventStreams(app);
 
   app.get<{ Querystring: { q: string; limit?: string } }>(
     '/models/search',
@@ -69,19 +65,14 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
     async (request) => models.remove({ repo: `${request.params.org}/${request.params.name}`, revision: request.query.revision }),
   );
 
-  // Server-sent events, read with fetch + Authorization like the audit stream.
   // A client gets every pull as it stands at once, then each change; and the
   // whole local list whenever the cache changed.
   app.get('/models/events', { config: { scope: 'read' }, schema: { response: { '4xx': errorResponses['4xx'] } } }, (request, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    if (request.method === 'HEAD') return void res.end();
-    res.write(': halo-forge models stream\n\n');
-    const send = (event: ModelEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event.type === 'pull' ? event.pull : event.models)}\n\n`);
+    const stream = openStream(request, reply, 'halo-forge models stream');
+    if (!stream) return;
+    const send = (event: ModelEvent) => stream.send(event.type, event.type === 'pull' ? event.pull : event.models);
     for (const pull of models.listPulls()) send({ type: 'pull', pull });
 
-    let open = true;
     let localTimer: NodeJS.Timeout | undefined;
     let listing = false;
     const sendLocal = () => {
@@ -90,36 +81,13 @@ export async function modelRoutes(app: FastifyInstance): Promise<void> {
         if (listing) return sendLocal();
         listing = true;
         models.listLocal().then(
-          (list) => open && send({ type: 'local', models: list }),
+          (list) => send({ type: 'local', models: list }),
           (err: Error) => request.log.warn(`Could not list the model cache for the event stream: ${err.message}`),
         ).finally(() => (listing = false));
       }, LOCAL_DEBOUNCE_MS).unref();
     };
-    const unsubscribePull = models.onPull((pull) => send({ type: 'pull', pull }));
-    const unsubscribeLocal = models.onLocalChange(sendLocal);
-
-    // A stream outlives the request that opened it: end it when its token is revoked.
-    const { caller } = request;
-    const authority = app.halo.envToken ?? store;
-    const stillAllowed = () => caller.kind !== 'token' || authority.current(caller.hash) !== null;
-    const unwatch = store.onChange(() => {
-      if (!stillAllowed()) end();
-    });
-    const keepalive = setInterval(() => (stillAllowed() ? res.write(': keepalive\n\n') : end()), KEEPALIVE_MS).unref();
-    const stop = () => {
-      open = false;
-      clearInterval(keepalive);
-      clearTimeout(localTimer);
-      unsubscribePull();
-      unsubscribeLocal();
-      unwatch();
-      openStreams.delete(end);
-    };
-    const end = () => {
-      stop();
-      res.end();
-    };
-    openStreams.add(end);
-    request.raw.on('close', stop);
+    stream.onEnd(models.onPull((pull) => send({ type: 'pull', pull })));
+    stream.onEnd(models.onLocalChange(sendLocal));
+    stream.onEnd(() => clearTimeout(localTimer));
   });
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isHaloError } from '../errors.js';
 import { redactSecrets } from '../secrets/redact.js';
-import { proxyToRuntime } from '../serving/openai-proxy.js';
+import { proxyToRuntime, type ProxyOptions } from '../serving/openai-proxy.js';
+import { watchToken } from '../auth/token-watch.js';
 import { ServingError } from '../serving/serving-error.js';
 
 /**
@@ -68,6 +69,22 @@ export async function openAiRoutes(app: FastifyInstance): Promise<void> {
     return { object: 'list', data };
   });
 
+  // A generation can stream for minutes; the gate saw the token only at its start.
+  const callerWatch = ({ caller }: FastifyRequest): ProxyOptions['watchCaller'] => {
+    if (caller.kind !== 'token') return undefined;
+    return (cutOff) => {
+      const token = watchToken(caller.hash, app.halo.envToken ?? app.halo.store, app.halo.store, (why) =>
+        cutOff(
+          why === 'expired'
+            ? { status: 401, type: 'authentication_error', code: 'auth.expired', message: `The token "${caller.name}" expired while answering; create a new one.` }
+            : { status: 401, type: 'authentication_error', code: 'auth.invalid', message: `The token "${caller.name}" was revoked while answering.` },
+        ),
+      );
+      token.check();
+      return token.stop;
+    };
+  };
+
   const forward = (path: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) return reply.code(400).send(openAiError(400, 'The request body must be a JSON object.', 'invalid_request_body'));
@@ -77,7 +94,7 @@ export async function openAiRoutes(app: FastifyInstance): Promise<void> {
     }
     const lease = await serving.acquire(model);
     reply.hijack();
-    proxyToRuntime({ lease, path, body: JSON.stringify({ ...body, model: lease.model }), req: request.raw, res: reply.raw, headers: API_HEADERS });
+    proxyToRuntime({ lease, path, body: JSON.stringify({ ...body, model: lease.model }), req: request.raw, res: reply.raw, headers: API_HEADERS, watchCaller: callerWatch(request) });
     return reply;
   };
 

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { RecipeRequest, RecipeStartRequest, RunStartRequest, RunStreamEvent, SaveRecipeRequest } from '../../../shared/runs.js';
 import { RUN_STATES } from '../../../shared/runs.js';
+import { eventStreams } from './event-stream.js';
 
 // Runs (issue 14). Starting a run executes a command as the workstation's user,
 // so it needs admin; operate may start a saved recipe and stop runs; read
@@ -79,7 +80,6 @@ const RecipeBody = Type.Object(
 const RunParams = Type.Object({ run: Type.String({ minLength: 1, maxLength: 100 }) });
 const RecipeParams = Type.Object({ name: Name });
 
-const KEEPALIVE_MS = 15_000;
 const BACKLOG_BYTES = 64 * 1024;
 
 /** Who started it, for the record: a token's name, or the local user; "(cli)" when the CLI asked. */
@@ -90,10 +90,7 @@ function startedBy(request: FastifyRequest): string {
 
 export async function runRoutes(app: FastifyInstance): Promise<void> {
   const { runs, recipes, audit } = app.halo;
-  const openStreams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of openStreams) end();
-  });
+  const openStream = eventStreams(app);
 
   const audited = (request: FastifyRequest, event: 'run.started' | 'run.stopped', detail: string) =>
     audit.append({ event, address: request.clientAddress ?? undefined, token: request.caller.kind === 'token' ? request.caller.name : undefined, detail });
@@ -228,47 +225,26 @@ export async function runRoutes(app: FastifyInstance): Promise<void> {
     async (request) => ({ points: runs.metrics(request.params.run) }),
   );
 
-  // Server-sent events, read with fetch + Authorization (EventSource cannot send headers; a token in a URL ends up in logs).
   app.get<{ Params: { run: string } }>('/runs/:run/events', { schema: { params: RunParams } }, (request, reply) => {
     const run = runs.get(request.params.run);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    if (request.method === 'HEAD') return void res.end();
-    const send = ({ event, data }: RunStreamEvent) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const stream = openStream(request, reply);
+    if (!stream) return;
+    const send = ({ event, data }: RunStreamEvent) => stream.send(event, data);
     // The backlog is read and the subscription taken in one synchronous step (events arrive from the manager's
     // poll, never in between): no line falls between the two, and none shows twice.
     send({ event: 'run', data: runs.get(run.id) });
     const backlog = runs.logBacklog(run.id, BACKLOG_BYTES);
     if (backlog) send({ event: 'log', data: { text: backlog } });
     for (const point of runs.metrics(run.id)) send({ event: 'metric', data: point });
-    const unsubscribe = runs.subscribe(run.id, (event) => {
-      send(event);
-      if (event.event === 'end') end();
-    });
-    // A stream outlives the request that opened it: it ends when its token is revoked or expires.
-    const { caller } = request;
-    const authority = app.halo.envToken ?? app.halo.store;
-    const stillAllowed = () => caller.kind !== 'token' || authority.current(caller.hash) !== null;
-    const keepalive = setInterval(() => (stillAllowed() ? res.write(': keepalive\n\n') : end()), KEEPALIVE_MS).unref();
-    const unwatch = app.halo.store.onChange(() => {
-      if (!stillAllowed()) end();
-    });
-    const stop = () => {
-      clearInterval(keepalive);
-      unwatch();
-      unsubscribe();
-      openStreams.delete(end);
-    };
-    function end() {
-      stop();
-      res.end();
-    }
-    openStreams.add(end);
-    request.raw.on('close', stop);
+    stream.onEnd(
+      runs.subscribe(run.id, (event) => {
+        send(event);
+        if (event.event === 'end') stream.end();
+      }),
+    );
     if (runs.isFinished(run.id)) {
       send({ event: 'end', data: runs.get(run.id) });
-      end();
+      stream.end();
     }
   });
 }

@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { RUNTIME_NAMES, SERVING_STATES, type RunRequest, type StopRequest } from '../../../shared/serving.js';
+import { eventStreams } from './event-stream.js';
 
 /**
  * The Serving API under /api/public/serving: what runs (what `halo-forge ps`
@@ -51,15 +52,9 @@ const ServingStatusSchema = Type.Object({
 
 const ModelName = Type.String({ minLength: 1, maxLength: 500, description: 'org/name or org/name:file.gguf' });
 
-const KEEPALIVE_MS = 15_000;
-
 export async function servingRoutes(app: FastifyInstance): Promise<void> {
   const { serving } = app.halo;
-  const openStreams = new Set<() => void>();
-  // Fastify waits for in-flight requests on close; a stream never finishes by itself.
-  app.addHook('preClose', async () => {
-    for (const end of openStreams) end();
-  });
+  const openStream = eventStreams(app);
 
   app.get('/serving', { config: { scope: 'read' }, schema: { response: { 200: ServingStatusSchema } } }, async () => serving.status());
 
@@ -90,8 +85,8 @@ export async function servingRoutes(app: FastifyInstance): Promise<void> {
   );
 
   app.get('/serving/events', { config: { scope: 'read' } }, (request, reply) => {
-    const send = openStream(app, request, reply, openStreams);
-    if (!send) return;
+    const stream = openStream(request, reply, 'halo-forge serving stream');
+    if (!stream) return;
     let pending = false;
     // State changes come in bursts (starting, port, ready): one status per tick is enough.
     const push = () => {
@@ -99,11 +94,11 @@ export async function servingRoutes(app: FastifyInstance): Promise<void> {
       pending = true;
       setImmediate(() => {
         pending = false;
-        void serving.status().then((status) => send.event('status', { type: 'status', status }), () => undefined);
+        void serving.status().then((status) => stream.send('status', { type: 'status', status }), () => undefined);
       });
     };
     push();
-    send.onEnd(serving.onChange(push));
+    stream.onEnd(serving.onChange(push));
   });
 
   app.get<{ Querystring: { model: string } }>(
@@ -112,58 +107,12 @@ export async function servingRoutes(app: FastifyInstance): Promise<void> {
     (request, reply) => {
       const log = serving.logOf(request.query.model);
       if (!log) return reply.code(404).send({ error: 'serving.not_running', message: `"${request.query.model}" is not running. halo-forge ps lists what is.` });
-      const send = openStream(app, request, reply, openStreams);
-      if (!send) return;
+      const stream = openStream(request, reply, 'halo-forge serving stream');
+      if (!stream) return;
       const model = request.query.model;
       const tail = log.tail.lines();
-      if (tail) send.event('log', { model, text: tail });
-      send.onEnd(log.onText((text) => send.event('log', { model, text })));
+      if (tail) stream.send('log', { model, text: tail });
+      stream.onEnd(log.onText((text) => stream.send('log', { model, text })));
     },
   );
-}
-
-interface Stream {
-  event(name: string, data: unknown): void;
-  /** Runs when the stream ends (client gone, server closing). */
-  onEnd(cleanup: () => void): void;
-}
-
-/** Server-sent events, read with fetch + Authorization (EventSource cannot send headers). */
-function openStream(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply, openStreams: Set<() => void>): Stream | null {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-content-type-options': 'nosniff' });
-  if (request.method === 'HEAD') {
-    res.end();
-    return null;
-  }
-  res.write(': halo-forge serving stream\n\n');
-  const cleanups: (() => void)[] = [];
-  const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
-  let ended = false;
-  const stop = () => {
-    if (ended) return;
-    ended = true;
-    clearInterval(keepalive);
-    for (const c of cleanups) c();
-    openStreams.delete(end);
-  };
-  const end = () => {
-    stop();
-    res.end();
-  };
-  openStreams.add(end);
-  request.raw.on('close', stop);
-  // A stream outlives the request that opened it: it ends when its token is revoked (as the audit stream does).
-  const { caller } = request;
-  if (caller.kind === 'token') {
-    const authority = app.halo.envToken ?? app.halo.store;
-    cleanups.push(app.halo.store.onChange(() => authority.current(caller.hash) === null && end()));
-  }
-  return {
-    event: (name, data) => {
-      if (!ended) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    },
-    onEnd: (cleanup) => (ended ? cleanup() : cleanups.push(cleanup)),
-  };
 }

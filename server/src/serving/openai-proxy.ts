@@ -8,7 +8,8 @@ import type { Lease } from './serving-manager.js';
  * arrives: each server-sent event is written on the client's socket the
  * moment it comes, never buffered or compressed. A client that leaves aborts
  * the upstream request, which cancels the generation in the runtime; a
- * runtime that dies mid-stream ends the client's stream with an error event.
+ * runtime that dies mid-stream ends the client's stream with an error event,
+ * and so does a caller who loses the right to the answer (`watchCaller`).
  */
 
 // Keep-alive to the runtimes: a new loopback connection per request costs the time to first token.
@@ -28,6 +29,20 @@ export interface ProxyOptions {
   res: ServerResponse;
   /** Headers every answer of the backend carries (no-store, nosniff...). */
   headers: OutgoingHttpHeaders;
+  /**
+   * Subscribes `cutOff` to the caller losing the right to this answer (its token revoked or expired while
+   * the answer streams); returns the unsubscribe, which the proxy calls when the answer is over. Once a
+   * request, never per chunk: the proxy's hot path stays as it is.
+   */
+  watchCaller?: (cutOff: (error: CutOff) => void) => () => void;
+}
+
+/** Why an answer was cut off, in OpenAI's error terms. */
+export interface CutOff {
+  status: number;
+  type: string;
+  code: string;
+  message: string;
 }
 
 const SSE_DATA = Buffer.from('data: ');
@@ -38,15 +53,18 @@ function countEvents(chunk: Buffer): number {
   return n;
 }
 
-function openAiError(message: string, code: string) {
-  return JSON.stringify({ error: { message, type: 'server_error', param: null, code } });
+function openAiError(message: string, code: string, type = 'server_error') {
+  return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
-export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOptions): void {
+export function proxyToRuntime({ lease, path, body, req, res, headers, watchCaller }: ProxyOptions): void {
   const target = new URL(path, lease.url);
   let settled = false;
   let firstEventAt = 0;
   let events = 0;
+  let streaming = false;
+  /** Stops passing the runtime's answer on (set once it arrives). */
+  let detach: (() => void) | null = null;
   const finish = (ok: boolean) => {
     if (settled) return;
     settled = true;
@@ -70,8 +88,24 @@ export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOp
   });
   upstream.setNoDelay(true);
 
+  // The generation is cancelled as when the client leaves; the client is told why, as when a runtime dies.
+  const cutOff = (why: CutOff) => {
+    if (res.writableEnded || res.destroyed) return;
+    detach?.();
+    upstream.destroy();
+    const error = openAiError(why.message, why.code, why.type);
+    if (!res.headersSent) {
+      res.writeHead(why.status, { ...headers, 'content-type': 'application/json' });
+      res.end(error);
+    } else if (streaming) res.end(`data: ${error}\n\n`);
+    else res.destroy();
+    finish(false);
+  };
+  let unwatch: (() => void) | undefined;
+
   // The client left (closed the tab, pressed Stop, its SDK was aborted): stop the generation.
   res.on('close', () => {
+    unwatch?.();
     if (!res.writableFinished) {
       upstream.destroy();
       finish(false);
@@ -86,7 +120,7 @@ export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOp
   });
 
   upstream.on('response', (answer) => {
-    const streaming = (answer.headers['content-type'] ?? '').startsWith('text/event-stream');
+    streaming = (answer.headers['content-type'] ?? '').startsWith('text/event-stream');
     const out: OutgoingHttpHeaders = { ...headers };
     for (const name of PASSED_HEADERS) if (answer.headers[name] !== undefined) out[name] = answer.headers[name];
     if (streaming) out['x-accel-buffering'] = 'no';
@@ -95,7 +129,7 @@ export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOp
     // Each event goes out as one write, flushed at once (no Nagle on the client's socket either).
     res.socket?.setNoDelay(true);
 
-    answer.on('data', (chunk: Buffer) => {
+    const pass = (chunk: Buffer) => {
       if (streaming) {
         const n = countEvents(chunk);
         if (n && !firstEventAt) firstEventAt = performance.now();
@@ -105,7 +139,12 @@ export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOp
         answer.pause();
         res.once('drain', () => answer.resume());
       }
-    });
+    };
+    answer.on('data', pass);
+    detach = () => {
+      answer.off('data', pass);
+      answer.destroy();
+    };
     answer.on('end', () => {
       res.end();
       finish(true);
@@ -120,4 +159,6 @@ export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOp
   });
 
   upstream.end(body);
+  // Last: a token lost while the model was loading cuts the answer off at once, and the request is already sent.
+  unwatch = watchCaller?.(cutOff);
 }
