@@ -109,6 +109,8 @@ describe('Models words and numbers', () => {
     [{ authRequired: true, token: { scope: 'read' } }, false],
     [{ authRequired: true, token: { scope: 'operate' } }, true],
     [{ authRequired: true, token: { scope: 'admin' } }, true],
+    // An OpenAI client's token: /v1 only, never the Models controls.
+    [{ authRequired: true, token: { scope: 'inference' } }, false],
   ])('session %j may pull and delete: %s', (session, allowed) => expect(canOperate({ session, refused: null })).toBe(allowed));
 
   it('shows the newest pull of a model', () => {

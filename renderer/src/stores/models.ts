@@ -252,9 +252,13 @@ export function latestPullOf(pulls: Record<string, PullInfo>, repo: string): Pul
   return latest;
 }
 
-/** A local user (or an open server) or an operate/admin token may pull and delete. */
+/**
+ * A local user (or an open server) or an operate/admin token may pull and
+ * delete. Named, not "anything but read": an inference token reaches /v1 only,
+ * and a scope added later must not gain the controls by default.
+ */
 export function canOperate(state: { session: { authRequired: boolean; token: { scope: string } | null } | null; refused: unknown }): boolean {
   const session = state.session;
   if (!session || state.refused) return false;
-  return session.token ? session.token.scope !== 'read' : !session.authRequired;
+  return session.token ? session.token.scope === 'operate' || session.token.scope === 'admin' : !session.authRequired;
 }
