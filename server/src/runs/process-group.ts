@@ -51,3 +51,20 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     // Already gone.
   }
 }
+
+/** Stops whole groups: SIGTERM now, SIGKILL to whatever of the group is left after the grace period. */
+export class GroupStopper {
+  // Not unref'd: a backend that is closing still sends a pending SIGKILL (it waits at most the grace period).
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly graceMs: number) {}
+
+  stop(pgid: number): void {
+    signalGroup(pgid, 'SIGTERM');
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+    }, this.graceMs);
+    this.timers.add(timer);
+  }
+}
