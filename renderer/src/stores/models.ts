@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { LocalModelList, ModelDetails, ModelSearchResult, PullAction, PullInfo, PullRequest } from '../../../shared/models';
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
-import { actionForCode, modelIdFromInput } from '../lib/models';
+import { actionForFailure, modelIdFromInput } from '../lib/models';
 import type { LiveState } from './activity';
 
 const RETRY_MS = [1_000, 2_000, 5_000, 15_000];
@@ -61,9 +61,8 @@ const SECRET_REFUSED: Explained = {
   detail: 'It was not sent anywhere. Search for a model by name, org/name or a huggingface.co link; save a Hugging Face token on the Hugging Face screen.',
 };
 
-function actionable(err: unknown, modelUrl: string | null): ActionableError {
-  const explained = explainFailure(err);
-  return { ...explained, action: err instanceof ApiFailure ? actionForCode(err.code, modelUrl) : null };
+function actionable(err: unknown): ActionableError {
+  return { ...explainFailure(err), action: actionForFailure(err) };
 }
 
 /** Counts local lists received, so that an older answer never replaces a newer one. */
@@ -81,7 +80,6 @@ function fromAnswer(pull: PullInfo, sentAt: number): PullInfo | null {
   return (streamedAt.get(pull.id) ?? -1) > sentAt ? null : pull;
 }
 
-const modelUrlFor = (repo: string, details: ModelDetails | null) => details?.url ?? `https://huggingface.co/${repo}`;
 
 export const useModels = create<ModelsState>()((set, get) => ({
   search: { phase: 'idle', result: null, error: null },
@@ -117,7 +115,7 @@ export const useModels = create<ModelsState>()((set, get) => ({
       const details = await api.modelDetails(repo, revision);
       if (get().selected?.repo === repo) set({ selected: { repo, phase: 'done', details, error: null } });
     } catch (err) {
-      if (get().selected?.repo === repo) set({ selected: { repo, phase: 'failed', details: null, error: actionable(err, modelUrlFor(repo, null)) } });
+      if (get().selected?.repo === repo) set({ selected: { repo, phase: 'failed', details: null, error: actionable(err) } });
     }
   },
 
@@ -155,7 +153,7 @@ export const useModels = create<ModelsState>()((set, get) => ({
       if (answer) get().receivePull(answer);
       return true;
     } catch (err) {
-      set({ startError: actionable(err, modelUrlFor(request.repo, get().selected?.details ?? null)) });
+      set({ startError: actionable(err) });
       return false;
     } finally {
       set({ starting: null });
