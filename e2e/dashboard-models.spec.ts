@@ -168,6 +168,34 @@ for (const device of ['desktop', 'phone'] as const) {
       await expectNoHorizontalOverflow(page);
       await screenshotBothSchemes(page, `models-gated${device === 'phone' ? '-phone' : ''}`);
     });
+
+    test('a gated model’s pull, refused for access, shows the fix the workstation named and the other way out', async ({ page, backend }) => {
+      await openModels(page, backend.url);
+      await page.getByLabel('Model', { exact: true }).fill(GATED);
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.getByTestId(`result-${GATED}`).click();
+      const answer = page.waitForResponse((r) => r.url().endsWith('/api/public/models/pulls') && r.request().method() === 'POST');
+      await page.getByRole('button', { name: /^Pull all/ }).click();
+      const body = (await (await answer).json()) as { error: string; action: { kind: string; label: string; url: string } };
+      expect(body.error).toBe('model.gated');
+      expect(body.action.kind).toBe('accept-license');
+
+      // The action in the refusal is the one shown: its words and its model page, first and primary.
+      const refused = page.getByTestId('pull-refused');
+      const ways = refused.getByRole('group', { name: 'Ways to get access' });
+      const fix = ways.getByTestId('failure-action');
+      await expect(fix).toHaveText(body.action.label);
+      await expect(fix).toHaveAttribute('href', body.action.url);
+      await expect(fix).toHaveAttribute('target', '_blank');
+      // The other way out, as the Playground offers it: another account's token.
+      const connect = ways.getByTestId('failure-action-connect-hf');
+      await expect(connect).toHaveText('Connect Hugging Face');
+      await expectNoHorizontalOverflow(page);
+      await screenshotBothSchemes(page, `models-access-refused${device === 'phone' ? '-phone' : ''}`);
+
+      await connect.click();
+      await expect(page.getByRole('heading', { level: 1 })).toHaveText('Hugging Face access');
+    });
   });
 }
 

@@ -116,6 +116,13 @@ export interface PullAction {
   url?: string;
 }
 
+/** A Models refusal (a pull that cannot start, a model that cannot be read): the usual error, with the action that fixes it where there is one. */
+export interface ModelApiError {
+  error: string;
+  message: string;
+  action?: PullAction;
+}
+
 export interface PullFileProgress {
   path: string;
   size: number;

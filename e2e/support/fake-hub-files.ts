@@ -1,16 +1,18 @@
 // Repos with files for the fake Hub: what a download manager calls, answered
 // as the real Hub answers it (models-and-serving.md), plus a CDN on a second
 // port (another origin) that LFS files redirect to, and faults a test can
-// inject. What a file is and how its bytes are made: fake-hub-content.ts.
+// inject. What a file is and how its bytes are made: fake-hub-content.ts; the
+// JSON the API routes answer: fake-hub-listings.ts.
 // Imports only node: modules (the Playwright tests load it too).
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { makeFile, type FakeFile, type FakeFileSpec } from './fake-hub-content.js';
-
+import { infoBody, pageOf, readBody, revisionNotFound, sendJson, treeEntry, treeListing, type FakeRepo, type FakeRevision } from './fake-hub-listings.js';
 import { byteServer, type FakeFault } from './fake-hub-serve.js';
 
 export { gitBlobSha1, type FakeFileSpec } from './fake-hub-content.js';
+export type { FakeRepo } from './fake-hub-listings.js';
 export type { FakeFault } from './fake-hub-serve.js';
 
 export interface FakeRepoSpec {
@@ -27,22 +29,6 @@ export interface CdnRequest {
   range: string | null;
   query: string;
 }
-
-
-interface FakeRevision {
-  commit: string;
-  files: Map<string, FakeFile>;
-}
-
-export interface FakeRepo {
-  id: string;
-  gated: false | 'auto' | 'manual';
-  private: boolean;
-  /** Branch or tag → commit. */
-  refs: Map<string, string>;
-  revisions: Map<string, FakeRevision>;
-}
-
 
 export interface FakeHubFiles {
   cdnUrl: string;
@@ -101,28 +87,13 @@ export async function startFakeHubFiles(): Promise<FakeHubFiles & { route: (req:
   await new Promise<void>((resolve) => cdn.listen(0, '127.0.0.1', resolve));
   const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
 
-  function treeEntry(file: FakeFile, expand: boolean, commit: string): Record<string, unknown> {
-    const entry: Record<string, unknown> = { type: 'file', oid: file.gitOid, size: file.size, path: file.path };
-    if (file.lfs) entry.lfs = { oid: file.sha256, size: file.size, pointerSize: 134 };
-    if (file.xet) entry.xetHash = createHash('sha256').update(`xet:${file.sha256}`).digest('hex');
-    if (expand) entry.lastCommit = { id: commit, title: 'Upload', date: '2025-01-01T00:00:00.000Z' };
-    return entry;
-  }
-
   function route(req: IncomingMessage, res: ServerResponse, path: string, ctx: FileRouteContext): boolean {
     const url = new URL(req.url ?? '/', 'http://hub');
     if (path === '/api/models' && req.method === 'GET') {
       const query = (url.searchParams.get('search') ?? '').toLowerCase();
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 20) || 20, 1000);
       const all = ctx.allModels().filter((m) => !m.private && m.id.toLowerCase().includes(query));
-      const offset = Number(url.searchParams.get('cursor') ?? 0);
-      const page = all.slice(offset, offset + Math.min(limit, pageSize));
-      const headers: Record<string, string> = {};
-      if (offset + page.length < all.length) {
-        const next = new URL(`${ctx.hubUrl()}${url.pathname}${url.search}`);
-        next.searchParams.set('cursor', String(offset + page.length));
-        headers.Link = `<${next}>; rel="next"`;
-      }
+      const { page, headers } = pageOf(all, Math.min(limit, pageSize), url, ctx.hubUrl());
       sendJson(res, 200, page.map((m) => ({ _id: `fake-${m.id}`, id: m.id, private: m.private, gated: m.gated, downloads: 7, likes: 3, lastModified: '2025-01-01T00:00:00.000Z', pipeline_tag: 'text-generation', library_name: 'transformers', tags: [] })), headers);
       return true;
     }
@@ -140,30 +111,8 @@ export async function startFakeHubFiles(): Promise<FakeHubFiles & { route: (req:
       const expand = url.searchParams.get('expand') === 'true';
       if (m[2] === 'tree' && req.method === 'GET') {
         const prefix = m[4] ? `${m[4].replace(/\/$/, '')}/` : '';
-        const recursive = url.searchParams.get('recursive') === 'true';
-        const entries: Record<string, unknown>[] = [];
-        const dirs = new Set<string>();
-        for (const file of [...revision.files.values()].sort((a, b) => a.path.localeCompare(b.path))) {
-          if (!file.path.startsWith(prefix)) continue;
-          const rest = file.path.slice(prefix.length);
-          const parts = rest.split('/');
-          for (let i = 1; i < parts.length; i++) {
-            const dir = prefix + parts.slice(0, i).join('/');
-            if ((recursive || i === 1) && !dirs.has(dir)) {
-              dirs.add(dir);
-              entries.push({ type: 'directory', oid: '0'.repeat(40), size: 0, path: dir });
-            }
-          }
-          if (recursive || parts.length === 1) entries.push(treeEntry(file, expand, revision.commit));
-        }
-        const offset = Number(url.searchParams.get('cursor') ?? 0);
-        const page = entries.slice(offset, offset + pageSize);
-        const headers: Record<string, string> = {};
-        if (offset + page.length < entries.length) {
-          const next = new URL(`${ctx.hubUrl()}${url.pathname}${url.search}`);
-          next.searchParams.set('cursor', String(offset + page.length));
-          headers.Link = `<${next}>; rel="next"`;
-        }
+        const entries = treeListing(revision, prefix, url.searchParams.get('recursive') === 'true', expand);
+        const { page, headers } = pageOf(entries, pageSize, url, ctx.hubUrl());
         sendJson(res, 200, page, headers);
         return true;
       }
@@ -217,26 +166,6 @@ export async function startFakeHubFiles(): Promise<FakeHubFiles & { route: (req:
       return true;
     }
     return false;
-  }
-
-  function infoBody(repo: FakeRepo, revision: FakeRevision): unknown {
-    return {
-      _id: `fake-${repo.id}`,
-      id: repo.id,
-      modelId: repo.id,
-      author: repo.id.split('/')[0],
-      sha: revision.commit,
-      lastModified: '2025-01-01T00:00:00.000Z',
-      private: repo.private,
-      disabled: false,
-      gated: repo.gated,
-      downloads: 7,
-      likes: 3,
-      tags: ['gguf'],
-      pipeline_tag: 'text-generation',
-      library_name: 'transformers',
-      siblings: [...revision.files.keys()].map((rfilename) => ({ rfilename })),
-    };
   }
 
   let commits = 0;
@@ -302,20 +231,3 @@ export async function startFakeHubFiles(): Promise<FakeHubFiles & { route: (req:
   return api;
 }
 
-function revisionNotFound(res: ServerResponse, rev: string): void {
-  sendJson(res, 404, { error: `Invalid rev id: ${rev}` }, { 'X-Error-Code': 'RevisionNotFound', 'X-Error-Message': `Invalid rev id: ${rev}` });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  });
-}

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalModelList, ModelDetails, PullInfo } from '../../shared/models';
-import { actionForCode, formatBytes, formatEta, isResumable, modelIdFromInput, patternList, percentDone } from '../src/lib/models';
+import { actionForFailure, formatBytes, formatEta, isResumable, modelIdFromInput, patternList, percentDone } from '../src/lib/models';
 import { canOperate, latestPullOf, looksLikeSecret, useModels } from '../src/stores/models';
+import { ApiFailure, pullActionOf } from '../src/api/failure';
 import { apiError, eventStream, fakeBackend, json } from './support/fake-backend';
 
 const initial = useModels.getState();
@@ -59,21 +60,26 @@ describe('Models words and numbers', () => {
     ['../etc/passwd', null],
   ])('%j names the model %j', (input, id) => expect(modelIdFromInput(input)).toBe(id));
 
-  it.each([
-    ['model.gated', 'accept-license', 'https://hub/org/name'],
-    ['model.pending', 'accept-license', 'https://hub/org/name'],
-    ['model.no_token', 'connect-hf', undefined],
-    ['model.unauthorized', 'connect-hf', undefined],
-    ['model.not_found', 'check-name', undefined],
-    ['model.no_match', 'check-name', undefined],
-    ['model.disk_full', 'free-space', undefined],
-    ['model.cache_unwritable', 'fix-permissions', undefined],
-    ['network', 'retry', undefined],
-  ] as const)('a %s refusal is fixed by %s', (code, kind, url) => {
-    const action = actionForCode(code, 'https://hub/org/name');
-    expect(action?.kind).toBe(kind);
-    expect(action?.url).toBe(url);
+  it('takes the fix the backend named, and offers trying again only when nothing answered', () => {
+    const license = { kind: 'accept-license', label: 'Accept the license on the model page', url: 'https://hub/org/name' } as const;
+    expect(actionForFailure(new ApiFailure('model.gated', 'Gated.', 403, null, null, license))).toEqual(license);
+    // No action in the answer: none is made up from the code.
+    expect(actionForFailure(new ApiFailure('model.gated', 'Gated.', 403))).toBeNull();
+    expect(actionForFailure(new ApiFailure('network', 'Nothing answered.'))?.kind).toBe('retry');
+    expect(actionForFailure(new Error('boom'))).toBeNull();
   });
+
+  it.each([
+    [{ kind: 'accept-license', label: 'Accept', url: 'https://huggingface.co/org/name' }, { kind: 'accept-license', label: 'Accept', url: 'https://huggingface.co/org/name' }],
+    [{ kind: 'accept-license', label: 'Accept', url: 'http://127.0.0.1:5000/org/name' }, { kind: 'accept-license', label: 'Accept', url: 'http://127.0.0.1:5000/org/name' }],
+    // A page that is not a web page never becomes a link.
+    [{ kind: 'accept-license', label: 'Accept', url: 'javascript:alert(1)' }, { kind: 'accept-license', label: 'Accept' }],
+    [{ kind: 'connect-hf', label: 'Connect Hugging Face' }, { kind: 'connect-hf', label: 'Connect Hugging Face' }],
+    [{ kind: 'format-disk', label: 'Format the disk' }, null],
+    [{ kind: 'retry' }, null],
+    ['retry', null],
+    [null, null],
+  ])('an error body\'s action %j is shown as %j', (sent, shown) => expect(pullActionOf(sent)).toEqual(shown));
 
   it.each([
     ['*.safetensors, config.json', ['*.safetensors', 'config.json']],
@@ -81,11 +87,6 @@ describe('Models words and numbers', () => {
     ['a.json b.json,,c.json', ['a.json', 'b.json', 'c.json']],
     [' , ', []],
   ])('patterns %j read as %j', (text, list) => expect(patternList(text)).toEqual(list));
-
-  it('has no action for what a person cannot fix', () => {
-    expect(actionForCode('internal', null)).toBeNull();
-    expect(actionForCode('model.gated', null)).toEqual({ kind: 'accept-license', label: 'Accept the license on the model page' });
-  });
 
   it('counts progress in whole percent, and says which pulls resume', () => {
     expect(percentDone({ bytesDone: 1, bytesTotal: 3 })).toBe(33);
@@ -109,6 +110,8 @@ describe('Models words and numbers', () => {
     [{ authRequired: true, token: { scope: 'read' } }, false],
     [{ authRequired: true, token: { scope: 'operate' } }, true],
     [{ authRequired: true, token: { scope: 'admin' } }, true],
+    // An OpenAI client's token: /v1 only, never the Models controls.
+    [{ authRequired: true, token: { scope: 'inference' } }, false],
   ])('session %j may pull and delete: %s', (session, allowed) => expect(canOperate({ session, refused: null })).toBe(allowed));
 
   it('shows the newest pull of a model', () => {
@@ -137,14 +140,11 @@ describe('the Models store', () => {
     expect(calls.map((c) => c.path)).toEqual(['/models/search?q=https%3A%2F%2Fhuggingface.co%2Forg%2Fname', '/models/hub/org/name']);
   });
 
-  it('turns a refused pull into the action that fixes it, with the model page for a license', async () => {
-    fakeBackend({ 'POST /models/pulls': apiError(403, 'model.gated', 'Accept the license first.') });
+  it('shows a refused pull with the action the backend sent: its words, the model page it names', async () => {
+    const action = { kind: 'accept-license', label: 'Your access request awaits the authors; check the model page', url: 'https://hub.example/org/gated' };
+    fakeBackend({ 'POST /models/pulls': json(403, { error: 'model.pending', message: 'The request is pending.', action }) });
     expect(await useModels.getState().startPull({ repo: 'org/gated', include: ['*.gguf'] })).toBe(false);
-    expect(useModels.getState().startError).toEqual({
-      title: 'License not accepted',
-      detail: 'Accept the license first.',
-      action: { kind: 'accept-license', label: 'Accept the license on the model page', url: 'https://huggingface.co/org/gated' },
-    });
+    expect(useModels.getState().startError).toEqual({ title: expect.any(String), detail: 'The request is pending.', action });
     expect(useModels.getState().starting).toBeNull();
   });
 

@@ -4,7 +4,7 @@ import type { RequestListener } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { API_PREFIX, type AuthMode } from '../../shared/api.js';
+import { API_PREFIX, type AuthMode, type Scope } from '../../shared/api.js';
 import { AuditLog } from './audit/audit-log.js';
 import { EnvToken } from './auth/env-token.js';
 import { parseTrustedProxies } from './auth/local-pass.js';
@@ -71,6 +71,15 @@ export interface AppOptions {
   serving?: Partial<Omit<ServingManagerOptions, 'home' | 'env' | 'localModels' | 'hfToken'>>;
   /** `serve --model-ttl 30m|never --max-models N`; config.json's "serving" section otherwise. */
   servingChoices?: { modelTtl?: string; maxModels?: string };
+  /** Told of every route as it is registered (tests: the auth fuzzer aims at the app's own route table). */
+  onRoute?: (route: RegisteredRoute) => void;
+}
+
+/** A route as the app registered it: what the gate needs to know about it. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  config: { scope?: Scope; public?: boolean };
 }
 
 /** Random characters an environment token needs after "hfk_": short values are guessable and slip past log redaction. */
@@ -305,6 +314,7 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
   app.addHook('onRoute', (route) => {
     const problem = openBodyProblem(route.schema?.body);
     if (problem) throw new Error(`${String(route.method)} ${route.url}: the ${problem}.`);
+    for (const method of [route.method].flat()) options.onRoute?.({ method, url: route.url, config: { ...route.config } });
   });
 
   await app.register(authGate, {

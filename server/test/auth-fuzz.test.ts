@@ -4,7 +4,8 @@
 // auto behind a trusted same-host proxy that appends X-Forwarded-For; --auth
 // auto reached from a network namespace through the remote-access switch (the
 // driver runs inside the namespace). Each gets a fixed-seed run of
-// HALOFORGE_FUZZ_CASES cases (default 20,000): random and mutated
+// HALOFORGE_FUZZ_CASES cases (default 20,000), aimed at every route the app
+// registers (support/fuzz/route-table.ts reads its route table): random and mutated
 // Authorization / X-API-Key / Host / Origin / Forwarded / X-Forwarded-For
 // headers, header sections up to and over the server's limit, invalid UTF-8,
 // tokens one character off a valid one, wrong prefixes and schemes, revoked
@@ -33,7 +34,9 @@ import { createTestHost, netnsUnavailable, type TestHost } from './support/netns
 import { bundleDriver } from './support/fuzz/bundle.js';
 import type { FuzzOptions, FuzzSummary } from './support/fuzz/driver.js';
 import type { FuzzTokens } from './support/fuzz/presentations.js';
-import type { Target } from './support/fuzz/requests.js';
+import type { Route, Target } from './support/fuzz/requests.js';
+import { fuzzRoutes, registeredRoutes, ungatedProblems } from './support/fuzz/route-table.js';
+import type { RegisteredRoute } from '../src/app.js';
 
 const CASES = Number(process.env.HALOFORGE_FUZZ_CASES ?? 20_000);
 const SEED = process.env.HALOFORGE_FUZZ_SEED === 'random' ? (Math.random() * 2 ** 32) >>> 0 : Number(process.env.HALOFORGE_FUZZ_SEED ?? 0x5eed_2026) >>> 0;
@@ -48,9 +51,13 @@ const { home: newHome, backend, release } = workstations();
 afterEach(release);
 let driverFile = '';
 let bundleDir: { home: string; cleanup(): void };
+let registered: RegisteredRoute[] = [];
+let routes: Route[] = [];
 beforeAll(async () => {
   bundleDir = tempHome('halo-forge-fuzz-driver-');
   driverFile = await bundleDriver(bundleDir.home);
+  registered = await registeredRoutes();
+  routes = fuzzRoutes(registered);
 });
 afterAll(() => bundleDir?.cleanup());
 
@@ -116,7 +123,7 @@ function leakedPiece(text: string, tokens: FuzzTokens): string | null {
 }
 
 async function fuzzAndCheck(name: string, b: BackendProcess, home: string, tokens: FuzzTokens, options: Pick<FuzzOptions, 'host' | 'port' | 'target' | 'remoteClient'>, namespace?: string) {
-  const summary = await runDriver({ ...options, seed: SEED, cases: CASES, lanes: LANES, tokens, answerTimeoutMs: 20_000, maxReported: REPORTED }, namespace);
+  const summary = await runDriver({ ...options, seed: SEED, cases: CASES, lanes: LANES, tokens, answerTimeoutMs: 20_000, maxReported: REPORTED, routes }, namespace);
   console.log(
     `[auth-fuzz] ${name}: ${summary.cases} cases in ${(summary.elapsedMs / 1000).toFixed(1)} s (${summary.casesPerSecond}/s); reached ${summary.reached}, scope too low ${summary.scopeTooLow}, ` +
       `controls ${summary.controls.passed}/${summary.controls.sent}, parser drops ${summary.dropped.closed} closed + ${summary.dropped.reset} reset, over-limit refused ${summary.overLimitRefused}, ` +
@@ -166,6 +173,22 @@ function rawStatus(port: number, request: string): Promise<string> {
     socket.write(Buffer.from(request, 'latin1'));
   });
 }
+
+describe("the fuzzer's targets: the app's own route table", () => {
+  it('every route the app registers is behind the gate, and only the session route is public', () => {
+    expect(ungatedProblems(registered)).toEqual([]);
+  });
+
+  it('every gated route is a fuzz target, the OpenAI API and the Models, Serving, Runs and Machine routes among them', () => {
+    const ids = routes.map((r) => r.id);
+    expect(routes.length).toBe(registered.filter((r) => r.url.startsWith('/api/public') || r.url.startsWith('/v1')).length);
+    for (const id of ['GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/completions', 'GET /api/public/models/local', 'DELETE /api/public/models/local/:org/:name', 'POST /api/public/serving/run', 'GET /api/public/serving', 'POST /api/public/runs', 'GET /api/public/runs/:run/events', 'GET /api/public/machine', 'HEAD /api/public/machine']) {
+      expect(ids).toContain(id);
+    }
+    // Each path parameter is filled with a name that exists nowhere, so a mutating route that is reached changes nothing.
+    expect(routes.find((r) => r.id === 'DELETE /api/public/models/local/:org/:name')?.path).toBe('/api/public/models/local/fuzz-nobody/fuzz-nobody');
+  });
+});
 
 describe('fuzzing the auth path with --auth on, from loopback', () => {
   it(`${CASES} hostile requests: nothing accepted without a valid token, no 5xx, alive at the end`, async () => {

@@ -19,7 +19,7 @@ import type { MachineSnapshot, PullSummary } from '../../../shared/machine';
 import type { LocalModelList, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models';
 import type { MetricPoint, Recipe, RecipeRequest, RunInfo, RunStartRequest } from '../../../shared/runs';
 import type { OpenAiErrorBody, RunningModel, RunRequest, RuntimeLogEvent, ServingApiError, ServingStatus, StopRequest } from '../../../shared/serving';
-import { ApiFailure, type FailureCode } from './failure';
+import { ApiFailure, pullActionOf, type FailureCode } from './failure';
 import { readEventStream, type ServerSentEvent } from './event-stream';
 
 type KeyValueStore = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
@@ -323,7 +323,7 @@ async function failureFrom(response: Response): Promise<ApiFailure> {
     body = null;
   }
   if (body && typeof body.error === 'string' && 'message' in body && typeof body.message === 'string') {
-    return new ApiFailure(body.error, body.message, response.status, retryAfter, 'access' in body ? (body.access ?? null) : null);
+    return new ApiFailure(body.error, body.message, response.status, retryAfter, 'access' in body ? (body.access ?? null) : null, 'action' in body ? pullActionOf(body.action) : null);
   }
   // /v1 answers in OpenAI's shape, so that SDKs show its errors.
   if (body && typeof body.error === 'object' && body.error && typeof body.error.message === 'string') {

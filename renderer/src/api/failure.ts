@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../../shared/api';
+import type { PullAction } from '../../../shared/models';
 import type { AccessMissing } from '../../../shared/serving';
 
 /** A failed API call: the backend's stable code, or what went wrong before it could answer. */
@@ -23,6 +24,8 @@ export class ApiFailure extends Error {
     readonly retryAfter: number | null = null,
     /** A model could not be served because access is missing: what the person can do about it. */
     readonly access: AccessMissing | null = null,
+    /** A Models refusal's fix, as the backend named it (accept a license, connect Hugging Face...). */
+    readonly action: PullAction | null = null,
   ) {
     super(message);
     this.name = 'ApiFailure';
@@ -98,4 +101,28 @@ const TITLES: Partial<Record<FailureCode, string>> = {
 export function explainFailure(error: unknown): Explained {
   if (error instanceof ApiFailure) return { title: TITLES[error.code] ?? 'Request failed', detail: error.message };
   return { title: 'Something went wrong', detail: error instanceof Error ? error.message : String(error) };
+}
+
+const PULL_ACTION_KINDS: ReadonlySet<string> = new Set<PullAction['kind']>(['accept-license', 'connect-hf', 'check-name', 'free-space', 'retry', 'fix-permissions']);
+
+/**
+ * The `action` of an error body, if it is one this dashboard can show. Its
+ * page must be a web page: a `javascript:` or `file:` URL from a bad answer
+ * never becomes a link (the action is kept, without it).
+ */
+export function pullActionOf(value: unknown): PullAction | null {
+  if (!value || typeof value !== 'object') return null;
+  const { kind, label, url } = value as Record<string, unknown>;
+  if (typeof kind !== 'string' || !PULL_ACTION_KINDS.has(kind) || typeof label !== 'string' || !label) return null;
+  const action: PullAction = { kind: kind as PullAction['kind'], label };
+  if (typeof url === 'string' && webPage(url)) action.url = url;
+  return action;
+}
+
+function webPage(url: string): boolean {
+  try {
+    return ['https:', 'http:'].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
 }

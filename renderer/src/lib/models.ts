@@ -1,6 +1,6 @@
 // Words and numbers for the Models screen: sizes, rates, time left, pull
-// states, and the action that fixes each kind of failure.
-import type { FailureCode } from '../api/failure';
+// states, and the action that fixes a failure.
+import { ApiFailure } from '../api/failure';
 import type { PullAction, PullInfo, PullState } from '../../../shared/models';
 import type { Tone } from './huggingface';
 
@@ -54,34 +54,15 @@ export function isResumable(pull: PullInfo): boolean {
 }
 
 /**
- * What fixes a refusal that came back before any bytes moved (the API answers
- * those with a code, not a pull): the same actions a failed pull carries.
+ * What fixes a failed Models call: the action the backend put in its answer
+ * (it knows the reason and the model's page on the Hub it uses), or, when the
+ * workstation did not answer at all, trying again. Never guessed from a code
+ * here: the backend is the one place that names a fix.
  */
-export function actionForCode(code: FailureCode, modelUrl: string | null): PullAction | null {
-  switch (code) {
-    case 'model.gated':
-    case 'model.pending':
-      return { kind: 'accept-license', label: code === 'model.pending' ? 'Your request is awaiting review on the model page' : 'Accept the license on the model page', ...(modelUrl ? { url: modelUrl } : {}) };
-    case 'model.no_token':
-    case 'model.unauthorized':
-      return { kind: 'connect-hf', label: 'Connect Hugging Face' };
-    case 'model.not_found':
-    case 'model.invalid_id':
-    case 'model.revision_not_found':
-    case 'model.entry_not_found':
-    case 'model.no_match':
-      return { kind: 'check-name', label: 'Check the name, revision and file patterns' };
-    case 'model.disk_full':
-      return { kind: 'free-space', label: 'Free space on the workstation’s disk, then pull again' };
-    case 'model.cache_unwritable':
-      return { kind: 'fix-permissions', label: 'Make the Hugging Face cache folder writable' };
-    case 'model.network':
-    case 'model.hub_unreachable':
-    case 'network':
-      return { kind: 'retry', label: 'Try again; finished files are kept' };
-    default:
-      return null;
-  }
+export function actionForFailure(failure: unknown): PullAction | null {
+  if (!(failure instanceof ApiFailure)) return null;
+  if (failure.action) return failure.action;
+  return failure.code === 'network' ? { kind: 'retry', label: 'Try again once the workstation answers' } : null;
 }
 
 /** Progress as a share of the bytes, 0–100, whole. */

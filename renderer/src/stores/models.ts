@@ -3,7 +3,7 @@ import type { LocalModelList, ModelDetails, ModelSearchResult, PullAction, PullI
 import { api } from '../api/client';
 import { ApiFailure, explainFailure, type Explained } from '../api/failure';
 import { keepFollowing, type LiveState } from '../api/live-stream';
-import { actionForCode, modelIdFromInput } from '../lib/models';
+import { actionForFailure, modelIdFromInput } from '../lib/models';
 
 /** A failure a person can act on: what went wrong and what fixes it. */
 export interface ActionableError extends Explained {
@@ -59,9 +59,8 @@ const SECRET_REFUSED: Explained = {
   detail: 'It was not sent anywhere. Search for a model by name, org/name or a huggingface.co link; save a Hugging Face token on the Hugging Face screen.',
 };
 
-function actionable(err: unknown, modelUrl: string | null): ActionableError {
-  const explained = explainFailure(err);
-  return { ...explained, action: err instanceof ApiFailure ? actionForCode(err.code, modelUrl) : null };
+function actionable(err: unknown): ActionableError {
+  return { ...explainFailure(err), action: actionForFailure(err) };
 }
 
 /** Counts local lists received, so that an older answer never replaces a newer one. */
@@ -79,7 +78,6 @@ function fromAnswer(pull: PullInfo, sentAt: number): PullInfo | null {
   return (streamedAt.get(pull.id) ?? -1) > sentAt ? null : pull;
 }
 
-const modelUrlFor = (repo: string, details: ModelDetails | null) => details?.url ?? `https://huggingface.co/${repo}`;
 
 export const useModels = create<ModelsState>()((set, get) => ({
   search: { phase: 'idle', result: null, error: null },
@@ -115,7 +113,7 @@ export const useModels = create<ModelsState>()((set, get) => ({
       const details = await api.modelDetails(repo, revision);
       if (get().selected?.repo === repo) set({ selected: { repo, phase: 'done', details, error: null } });
     } catch (err) {
-      if (get().selected?.repo === repo) set({ selected: { repo, phase: 'failed', details: null, error: actionable(err, modelUrlFor(repo, null)) } });
+      if (get().selected?.repo === repo) set({ selected: { repo, phase: 'failed', details: null, error: actionable(err) } });
     }
   },
 
@@ -153,7 +151,7 @@ export const useModels = create<ModelsState>()((set, get) => ({
       if (answer) get().receivePull(answer);
       return true;
     } catch (err) {
-      set({ startError: actionable(err, modelUrlFor(request.repo, get().selected?.details ?? null)) });
+      set({ startError: actionable(err) });
       return false;
     } finally {
       set({ starting: null });
@@ -231,9 +229,13 @@ export function latestPullOf(pulls: Record<string, PullInfo>, repo: string): Pul
   return latest;
 }
 
-/** A local user (or an open server) or an operate/admin token may pull and delete. */
+/**
+ * A local user (or an open server) or an operate/admin token may pull and
+ * delete. Named, not "anything but read": an inference token reaches /v1 only,
+ * and a scope added later must not gain the controls by default.
+ */
 export function canOperate(state: { session: { authRequired: boolean; token: { scope: string } | null } | null; refused: unknown }): boolean {
   const session = state.session;
   if (!session || state.refused) return false;
-  return session.token ? session.token.scope !== 'read' : !session.authRequired;
+  return session.token ? session.token.scope === 'operate' || session.token.scope === 'admin' : !session.authRequired;
 }

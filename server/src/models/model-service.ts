@@ -2,22 +2,23 @@
 // the Hub, the shared cache as it is on disk, and pulls that resume, verify
 // and share blobs safely with every other tool on the machine.
 import type { LocalModelList, ModelDeleteRequest, ModelDeleteResult, ModelDetails, ModelSearchResult, PullInfo, PullRequest } from '../../../shared/models.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { httpError } from '../errors.js';
-import { HubClient, hubUrl as resolveHubUrl } from '../secrets/hub-client.js';
+import { hubUrl as resolveHubUrl } from '../secrets/hub-client.js';
 import { registerSecret } from '../secrets/redact.js';
-import { RepoCache, removeRevisions, scanRepo } from './cache-layout.js';
+import { RepoCache } from './cache-layout.js';
 import { resolveHubCache } from './cache-dir.js';
 import type { ChangeWatch } from './change-watch.js';
 import { freeBytes } from './disk-space.js';
-import { groupFiles } from './file-groups.js';
 import { followOthers } from './follow-others.js';
-import { accessState } from './hub-access.js';
 import { HubApi } from './hub-api.js';
 import { searchHub } from './hub-search.js';
 import { localModels } from './local-list.js';
+import { readModelDetails } from './model-details.js';
+import { removeLocal } from './local-remove.js';
 import { cancelLeftPull } from './partials.js';
 import { withAction } from './pull-actions.js';
+import { PullEmitter } from './pull-emitter.js';
 import { planPull } from './pull-plan.js';
 import { FINISHED, pullId, SETTLED, PullRecords, pullsDir, type PullRecord } from './pull-records.js';
 import { PullRunner, type PullPlan } from './pull-runner.js';
@@ -61,7 +62,7 @@ class Models implements ModelService {
   private readonly runners = new Map<string, PullRunner>();
   private readonly pullListeners = new Set<(pull: PullInfo) => void>();
   private readonly localListeners = new Set<() => void>();
-  private readonly lastEmit = new Map<string, { at: number; timer: NodeJS.Timeout | null; wroteAt: number }>();
+  private readonly emitter: PullEmitter;
   private watches: ChangeWatch[] | null = null;
 
   constructor(private readonly o: ModelServiceOptions) {
@@ -70,6 +71,16 @@ class Models implements ModelService {
     this.hub = new HubApi(this.hubUrl, this.fetch);
     this.cacheDir = resolveHubCache(o.env);
     this.records = new PullRecords(o.pullsDir ?? pullsDir(o.env));
+    this.emitter = new PullEmitter({
+      intervalMs: o.progressIntervalMs ?? 250,
+      write: (info) => this.records.write(info, this.runners.get(info.id)?.blobs()),
+      send: (pull, stateChanged) => {
+        for (const listener of this.pullListeners) listener(pull);
+        // Every state change can change the local list: a pull that starts, pauses or fails is listed as incomplete.
+        if (stateChanged) this.localChanged();
+      },
+      log: o.log,
+    });
     try {
       this.records.prune();
     } catch (err) {
@@ -88,24 +99,8 @@ class Models implements ModelService {
   }
 
   private async readDetails(repo: string, revision: string): Promise<ModelDetails> {
-    const ref = { repo };
-    const token = await this.token();
-    const info = await this.hub.info(ref.repo, revision, token);
-    const files = await this.hub.files(ref.repo, info.commit, token);
-    const check = await new HubClient(this.hubUrl, { fetch: this.fetch }).checkModel(ref.repo, token);
-    const local = (await this.listLocal()).models.find((m) => m.id === ref.repo && m.kind === 'model') ?? null;
-    return {
-      id: ref.repo,
-      commit: info.commit,
-      revision,
-      gated: info.gated,
-      private: info.private,
-      url: `${this.hubUrl}/${ref.repo}`,
-      files: files.map(({ xet: _xet, ...f }) => f),
-      groups: groupFiles(files),
-      access: { state: accessState(check), message: check.message },
-      local,
-    };
+    const local = async () => (await this.listLocal()).models.find((m) => m.id === repo && m.kind === 'model') ?? null;
+    return readModelDetails({ api: this.hub, url: this.hubUrl, fetch: this.fetch }, repo, revision, await this.token(), local);
   }
 
   async listLocal(): Promise<LocalModelList> {
@@ -197,17 +192,9 @@ class Models implements ModelService {
     if (request.revision !== undefined) this.revision(request.revision);
     const busy = [...this.runners.values()].find((r) => r.info.repo === ref.repo && (r.info.state === 'downloading' || r.info.state === 'checking'));
     if (busy) throw httpError(409, 'pull.busy', `${ref.repo} is being pulled (pull ${busy.info.id}); pause or cancel it before deleting.`);
-    const cache = new RepoCache(this.cacheDir, ref.repo);
-    if (!existsSync(cache.dir) || !statSync(cache.dir).isDirectory()) {
-      throw httpError(404, 'model.not_local', `${ref.repo} is not in the Hugging Face cache at ${this.cacheDir}.`);
-    }
-    const { removed, freed } = removeRevisions(cache.dir, request.revision ?? null);
-    if (removed.length === 0) {
-      const known = scanRepo(cache.dir, 'model', ref.repo).revisions.map((r) => [r.commit.slice(0, 12), ...r.refs].join(' ')).join('; ');
-      throw httpError(404, 'model.not_local', `${ref.repo} has no revision "${request.revision}" in the cache; it has: ${known || 'none'}.`);
-    }
-    for (const listener of this.localListeners) listener();
-    return { repo: ref.repo, removedRevisions: removed, freedBytes: freed };
+    const result = removeLocal(this.cacheDir, ref.repo, request.revision ?? null);
+    this.localChanged();
+    return result;
   }
 
   onPull(listener: (pull: PullInfo) => void): () => void {
@@ -227,7 +214,7 @@ class Models implements ModelService {
     this.watches = [];
     // A closing process leaves its pulls resumable: paused here, `interrupted` to whoever looks next.
     await Promise.all([...this.runners.values()].filter((r) => r.info.state === 'downloading').map((r) => r.stop('paused')));
-    for (const entry of this.lastEmit.values()) if (entry.timer) clearTimeout(entry.timer);
+    this.emitter.close();
   }
 
   private launch(info: PullInfo, plan: PullPlan, token: string | null): void {
@@ -245,31 +232,7 @@ class Models implements ModelService {
   }
 
   private emit(info: PullInfo, stateChanged: boolean): void {
-    const interval = this.o.progressIntervalMs ?? 250;
-    const entry = this.lastEmit.get(info.id) ?? { at: 0, timer: null, wroteAt: 0 };
-    this.lastEmit.set(info.id, entry);
-    const now = Date.now();
-    const send = () => {
-      entry.at = Date.now();
-      entry.timer = null;
-      if (stateChanged || entry.at - entry.wroteAt >= 1_000) {
-        entry.wroteAt = entry.at;
-        try {
-          this.records.write(info, this.runners.get(info.id)?.blobs());
-        } catch (err) {
-          this.o.log?.(`could not write the record of pull ${info.id}: ${(err as Error).message}`);
-        }
-      }
-      const copy = { ...info, files: info.files.map((f) => ({ ...f })) };
-      for (const listener of this.pullListeners) listener(copy);
-      // Every state change can change the local list: a pull that starts, pauses or fails is listed as incomplete.
-      if (stateChanged) this.localChanged();
-    };
-    if (stateChanged || now - entry.at >= interval) {
-      if (entry.timer) clearTimeout(entry.timer);
-      return send();
-    }
-    entry.timer ??= setTimeout(send, interval - (now - entry.at));
+    this.emitter.emit(info, stateChanged);
   }
 
   private localChanged(): void {

@@ -51,3 +51,23 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     // Already gone.
   }
 }
+
+/** Stops whole groups: SIGTERM now, SIGKILL to whatever of the group is left after the grace period. */
+export class GroupStopper {
+  // Not unref'd: a backend that is closing still sends a pending SIGKILL (it waits at most the grace period).
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly graceMs: number) {}
+
+  /** `group`: the group, or how to find it again when the SIGKILL is due (it may change meanwhile). */
+  stop(group: number | (() => number)): void {
+    const pgid = typeof group === 'number' ? () => group : group;
+    signalGroup(pgid(), 'SIGTERM');
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const now = pgid();
+      if (groupAlive(now)) signalGroup(now, 'SIGKILL');
+    }, this.graceMs);
+    this.timers.add(timer);
+  }
+}

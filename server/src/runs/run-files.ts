@@ -55,6 +55,24 @@ export function readRecord(runDir: string): RunRecord | null {
   }
 }
 
+/** Every run recorded under `dir`; a folder without a readable run.json, or whose record names another folder, is skipped. */
+export function readHistory(dir: string): RunRecord[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const records: RunRecord[] = [];
+  for (const name of names) {
+    const record = readRecord(join(dir, name));
+    if (!record || record.runDir !== join(dir, name)) continue;
+    record.extraEnv ??= {};
+    records.push(record);
+  }
+  return records;
+}
+
 export function writeRecord(record: RunRecord): void {
   writePrivateFileAtomic(join(record.runDir, RUN_FILES.record), `${JSON.stringify(record, null, 2)}\n`);
 }

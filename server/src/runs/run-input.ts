@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { RUN_RESERVED_ENV } from '../../../shared/runs.js';
+import { homedir } from 'node:os';
+import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { RUN_RESERVED_ENV, type RunStartRequest } from '../../../shared/runs.js';
 import { httpError } from '../errors.js';
 import { looksLikeSecret, redactSecrets } from '../secrets/redact.js';
 
@@ -19,6 +20,23 @@ const MAX_ENV_VALUE = 32 * 1024;
 
 export function nameProblem(name: string): string | null {
   return NAME.test(name) ? null : `"${redactSecrets(name).slice(0, 80)}" is not a valid name: use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit.`;
+}
+
+/** The program's base name, made a valid run name ("python3.11" stays, "/opt/x/my tool" becomes "my_tool"). */
+export function defaultName(program: string): string {
+  const base = basename(program).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return base && !nameProblem(base) ? base : 'run';
+}
+
+/** A start request checked as far as it can be before anything is queued: command, variables, name, folder, program. */
+export function checkRequest(request: RunStartRequest, env: NodeJS.ProcessEnv): { name: string; cwd: string; extraEnv: Record<string, string> } {
+  const extraEnv = request.env ?? {};
+  checkCommandAndEnv(request.command, extraEnv);
+  const name = request.name ?? defaultName(request.command[0]!);
+  checkName(name);
+  const cwd = checkCwd(request.cwd ?? env.HOME ?? homedir());
+  resolveProgram(request.command[0]!, cwd, extraEnv.PATH ?? env.PATH);
+  return { name, cwd, extraEnv };
 }
 
 export function checkName(name: string): void {

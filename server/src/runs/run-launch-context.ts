@@ -9,6 +9,23 @@ import { RUN_FILES, type RunRecord } from './run-files.js';
  * checked at the door (a token in argv is refused).
  */
 
+/**
+ * The job's environment: the workstation's base (its own secrets out, HF_TOKEN
+ * in), the caller's variables, and what Halo Forge tells every job: the shared
+ * cache, its run folder and the model it was given. A HALOFORGE_MODEL_* the
+ * caller or the workstation set is dropped, so a job never reads a model it was not given.
+ */
+export function jobEnvironment(base: NodeJS.ProcessEnv, record: RunRecord, hubCache: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...record.extraEnv, HF_HUB_CACHE: hubCache, HALOFORGE_RUN_DIR: record.runDir };
+  delete env.HALOFORGE_MODEL_PATH;
+  delete env.HALOFORGE_MODEL_ID;
+  if (record.model) {
+    env.HALOFORGE_MODEL_PATH = record.model.path;
+    env.HALOFORGE_MODEL_ID = record.model.repo;
+  }
+  return env;
+}
+
 function launchContext(record: RunRecord, environment: string[], added: string[]) {
   return {
     run_id: record.id,

@@ -1,22 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
-import { describeExit } from '../../../shared/supervision.js';
+import { join } from 'node:path';
 import { FINISHED_RUN_STATES, type MetricPoint, type RunInfo, type RunStartRequest, type RunStreamEvent } from '../../../shared/runs.js';
-import { httpError } from '../errors.js';
 import { storageError } from '../fs/storage-error.js';
-import { ensurePrivateDir, writePrivateFileAtomic } from '../fs/private-file.js';
+import { ensurePrivateDir } from '../fs/private-file.js';
 import type { MainProcessBridge } from '../children/main-bridge.js';
 import { nodeEntryBridge, spawnDetachedNodeEntry } from '../children/node-entry.js';
 import { bundledEntry } from '../serving/bundled-entry.js';
 import { resolveModelSnapshot } from './model-snapshot.js';
-import { processStartTicks, sameProcessAlive, signalGroup, groupAlive } from './process-group.js';
-import { checkCommandAndEnv, checkCwd, checkName, nameProblem, resolveProgram } from './run-input.js';
-import { lastLines, readExit, readLogTail, readRecord, RUN_FILES, runsDir, scanArtifacts, writeRecord, type ExitRecord, type RunRecord } from './run-files.js';
+import { GroupStopper, groupAlive, processStartTicks, sameProcessAlive } from './process-group.js';
+import { checkCwd, checkRequest, resolveProgram } from './run-input.js';
+import { readExit, readHistory, runsDir, writeRecord, type ExitRecord, type RunRecord } from './run-files.js';
+import { applyEnding, ENDED_UNWATCHED, endingOf, writeEnding, type Ending } from './run-ending.js';
+import { RunEvents } from './run-events.js';
 import { RunFollower } from './run-follower.js';
-import { recordEnding, writeLaunchContext } from './run-launch-context.js';
+import { jobEnvironment, writeLaunchContext } from './run-launch-context.js';
 import { KEEPER_GROUP_ENV, readJobGroup } from './run-keeper-group.js';
+import { finishLine, RunBook, type Active } from './run-book.js';
+import { newRunId, queuedRecord } from './run-record.js';
+
+export { defaultName } from './run-input.js';
+export { newRunId } from './run-record.js';
 
 /**
  * The backend's runs: starts each job under a keeper (run-keeper.ts) as the
@@ -53,85 +55,26 @@ export interface StartOrigin {
   recipe?: string | null;
 }
 
-interface Active {
-  record: RunRecord;
-  follower: RunFollower;
-  /** Our own child (the keeper), when this backend started it. */
-  exited: boolean;
-  /** Its keeper is being started (through the main process, that takes a moment): not gone, just not there yet. */
-  starting?: boolean;
-  finished: Promise<void>;
-  resolveFinished: () => void;
-}
-
-type Listener = (event: RunStreamEvent) => void;
-
-const TAIL_BYTES = 8 * 1024;
-
-export class RunManager {
-  private readonly records = new Map<string, RunRecord>();
-  private readonly active = new Map<string, Active>();
-  private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly killTimers = new Set<NodeJS.Timeout>();
+export class RunManager extends RunBook {
+  private readonly events = new RunEvents();
+  private readonly stopper: GroupStopper;
   private readonly poller: NodeJS.Timeout;
   private closed = false;
   private readonly dir: string;
 
   constructor(private readonly opts: RunManagerOptions) {
+    super();
     this.dir = runsDir(opts.home);
+    this.stopper = new GroupStopper(opts.stopGraceMs ?? 10_000);
     this.recover();
     this.poller = setInterval(() => this.pollAll(), opts.pollMs ?? 200);
     this.poller.unref();
     this.schedule();
   }
 
-  list(): RunInfo[] {
-    return [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)).map((r) => this.info(r));
-  }
-
-  /** By id, or by name (the newest run with it). */
-  get(idOrName: string): RunInfo {
-    return this.info(this.find(idOrName));
-  }
-
-  metrics(idOrName: string): MetricPoint[] {
-    const record = this.find(idOrName);
-    const active = this.active.get(record.id);
-    if (active) return active.follower.points;
-    const follower = new RunFollower(record.runDir, true);
-    follower.poll();
-    return follower.points;
-  }
-
-  logTail(idOrName: string, bytes: number): string {
-    return readLogTail(this.find(idOrName).runDir, bytes);
-  }
-
-  /** For a live stream: the log's end up to the text already sent to subscribers, so the two meet without a gap or a repeat. */
-  logBacklog(id: string, bytes: number): string {
-    const active = this.active.get(id);
-    return active ? active.follower.backlog(bytes) : this.logTail(id, bytes);
-  }
-
   /** Live events of one run; returns the unsubscribe. */
-  subscribe(id: string, listener: Listener): () => void {
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(id);
-    };
-  }
-
-  /** The variables the caller gave (names and values), to save a run as a recipe. */
-  requestedEnv(idOrName: string): Record<string, string> {
-    return { ...this.find(idOrName).extraEnv };
-  }
-
-  isFinished(id: string): boolean {
-    const record = this.records.get(id);
-    return !record || FINISHED_RUN_STATES.includes(record.state);
+  subscribe(id: string, listener: (event: RunStreamEvent) => void): () => void {
+    return this.events.subscribe(id, listener);
   }
 
   /**
@@ -140,42 +83,12 @@ export class RunManager {
    * starts it when a slot is free.
    */
   async start(request: RunStartRequest, origin: StartOrigin): Promise<RunInfo> {
-    const extraEnv = request.env ?? {};
-    checkCommandAndEnv(request.command, extraEnv);
-    const name = request.name ?? defaultName(request.command[0]!);
-    checkName(name);
-    const cwd = checkCwd(request.cwd ?? this.opts.env.HOME ?? homedir());
-    resolveProgram(request.command[0]!, cwd, extraEnv.PATH ?? this.opts.env.PATH);
+    const { name, cwd, extraEnv } = checkRequest(request, this.opts.env);
     const model = request.model ? resolveModelSnapshot(this.opts.hubCache, request.model, request.revision) : null;
 
     const id = newRunId();
     const runDir = join(this.dir, id);
-    const record: RunRecord = {
-      id,
-      name,
-      state: 'queued',
-      recipe: origin.recipe ?? null,
-      command: [...request.command],
-      cwd,
-      env: Object.keys(extraEnv).sort(),
-      model,
-      gpu: request.gpu ?? false,
-      runDir,
-      createdAt: new Date().toISOString(),
-      startedAt: null,
-      endedAt: null,
-      pid: null,
-      exitCode: null,
-      signal: null,
-      reason: null,
-      logTail: '',
-      artifacts: [],
-      lastMetric: null,
-      startedBy: origin.startedBy,
-      keeper: null,
-      stopRequested: false,
-      extraEnv,
-    };
+    const record = queuedRecord({ id, name, runDir, cwd, model, request, extraEnv, startedBy: origin.startedBy, recipe: origin.recipe ?? null });
     try {
       ensurePrivateDir(runDir);
       writeRecord(record);
@@ -205,18 +118,13 @@ export class RunManager {
     return this.info(record);
   }
 
-  /** SIGTERM to the whole group now, SIGKILL to whatever of it is left after the grace period. */
+  /**
+   * The job's own group where the keeper could not lead one (the desktop app), read again at the SIGKILL in case
+   * the keeper had not written it yet; else the keeper's.
+   */
   private stopGroup(record: RunRecord): void {
-    // The job's own group where the keeper could not lead one (the desktop app), read again at the SIGKILL in case
-    // the keeper had not written it yet.
-    const group = () => readJobGroup(record.runDir) ?? record.keeper!.pid;
-    signalGroup(group(), 'SIGTERM');
-    const timer = setTimeout(() => {
-      this.killTimers.delete(timer);
-      const pgid = group();
-      if (groupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
-    }, this.opts.stopGraceMs ?? 10_000);
-    this.killTimers.add(timer);
+    const keeper = record.keeper!.pid;
+    this.stopper.stop(() => readJobGroup(record.runDir) ?? keeper);
   }
 
   async close(): Promise<void> {
@@ -226,23 +134,14 @@ export class RunManager {
     // out: its timer is not unref'd, so the process waits for it (at most the grace period).
   }
 
-  private find(idOrName: string): RunRecord {
-    const byId = this.records.get(idOrName);
-    if (byId) return byId;
-    let newest: RunRecord | null = null;
-    for (const r of this.records.values()) if (r.name === idOrName && (!newest || r.createdAt > newest.createdAt)) newest = r;
-    if (!newest) throw httpError(404, 'run.not_found', `There is no run with the id or name "${idOrName.slice(0, 80)}".`);
-    return newest;
-  }
-
-  private info(record: RunRecord): RunInfo {
-    const { keeper: _keeper, stopRequested: _stop, extraEnv: _env, ...info } = record;
-    const active = this.active.get(record.id);
-    return { ...info, lastMetric: active ? (active.follower.points.at(-1) ?? null) : record.lastMetric };
-  }
-
   private emit(id: string, event: RunStreamEvent): void {
-    for (const l of [...(this.listeners.get(id) ?? [])]) l(event);
+    this.events.emit(id, event);
+  }
+
+  /** What the follower read since its last poll, to the run's subscribers. */
+  private relay(id: string, { log, points }: { log: string; points: MetricPoint[] }): void {
+    if (log) this.emit(id, { event: 'log', data: { text: log } });
+    for (const point of points) this.emit(id, { event: 'metric', data: point });
   }
 
   private changed(record: RunRecord): void {
@@ -279,13 +178,7 @@ export class RunManager {
       this.end(record, { state: 'stopped', reason: record.reason ?? 'Stopped before it started.' });
       return;
     }
-    const env: NodeJS.ProcessEnv = { ...base, ...record.extraEnv, HF_HUB_CACHE: this.opts.hubCache, HALOFORGE_RUN_DIR: record.runDir };
-    delete env.HALOFORGE_MODEL_PATH;
-    delete env.HALOFORGE_MODEL_ID;
-    if (record.model) {
-      env.HALOFORGE_MODEL_PATH = record.model.path;
-      env.HALOFORGE_MODEL_ID = record.model.repo;
-    }
+    const env = jobEnvironment(base, record, this.opts.hubCache);
     const bridge = this.opts.nodeBridge === undefined ? nodeEntryBridge() : this.opts.nodeBridge;
     // Inside the desktop app the keeper is the main process's child, in the app's process group: the job leads a
     // group of its own there, which is what a stop signals (see run-keeper-group.ts).
@@ -342,50 +235,33 @@ export class RunManager {
   private pollRun(active: Active): void {
     const { record } = active;
     if (!this.active.has(record.id)) return;
-    const { log, points } = active.follower.poll();
-    if (log) this.emit(record.id, { event: 'log', data: { text: log } });
-    for (const point of points) this.emit(record.id, { event: 'metric', data: point });
+    this.relay(record.id, active.follower.poll());
     const exit = readExit(record.runDir);
     if (active.starting && !active.exited) return;
     const keeperGone = active.exited || !record.keeper || !sameProcessAlive(record.keeper.pid, record.keeper.startTicks);
     if (!exit && !keeperGone) return;
     if (exit && !keeperGone) return; // the keeper is writing its last lines; it exits right after.
     // One last read, so the final lines and points are in before the end event.
-    const last = active.follower.poll();
-    if (last.log) this.emit(record.id, { event: 'log', data: { text: last.log } });
-    for (const point of last.points) this.emit(record.id, { event: 'metric', data: point });
+    this.relay(record.id, active.follower.poll());
+    const ending = endingOf(exit, { requested: record.stopRequested, reason: record.reason });
     if (exit) {
       record.exitCode = exit.code;
       record.signal = exit.signal;
-      if (exit.error) this.end(record, { state: 'failed', reason: `The program could not be started: ${exit.error}` }, exit);
-      else if (record.stopRequested) this.end(record, { state: 'stopped', reason: record.reason }, exit);
-      else if (exit.code === 0) this.end(record, { state: 'succeeded', reason: null }, exit);
-      else this.end(record, { state: 'failed', reason: `The job ended with ${describeExit(exit.code, exit.signal)}.` }, exit);
-    } else if (record.stopRequested) {
+    } else if (ending.state === 'stopped') {
       record.signal = 'SIGKILL';
-      this.end(record, { state: 'stopped', reason: `${record.reason ?? 'Stopped.'} It did not end within the grace period and was killed.` });
     } else {
-      // The keeper was killed (by someone else, or the OOM killer). A job left without it has nobody reading its output
-      // or recording its end: it is stopped like any other, and the run is lost.
+      // Lost: what is left of the job, without its keeper, is stopped like any other.
       if (record.keeper && groupAlive(readJobGroup(record.runDir) ?? record.keeper.pid)) this.stopGroup(record);
-      this.end(record, { state: 'lost', reason: 'The run\'s keeper process was killed before the job ended, so how it would have ended is unknown; what was left of the job was stopped. The log and metrics are kept.' });
     }
+    this.end(record, ending, exit ?? undefined);
   }
 
-  private end(record: RunRecord, outcome: { state: RunRecord['state']; reason: string | null }, exit?: ExitRecord): void {
+  private end(record: RunRecord, outcome: Ending, exit?: ExitRecord): void {
     const active = this.active.get(record.id);
     this.active.delete(record.id);
-    record.state = outcome.state;
-    record.reason = outcome.reason;
-    record.endedAt = exit?.endedAt ?? new Date().toISOString();
-    record.pid = null;
-    record.logTail = outcome.state === 'failed' || outcome.state === 'lost' ? lastLines(readLogTail(record.runDir, TAIL_BYTES)) : '';
-    record.artifacts = scanArtifacts(record.runDir);
-    record.lastMetric = active?.follower.points.at(-1) ?? record.lastMetric;
+    applyEnding(record, outcome, exit, active?.follower.points.at(-1) ?? null);
     try {
-      if (record.startedAt) recordEnding(record);
-      writeRecord(record);
-      writePrivateFileAtomic(join(record.runDir, RUN_FILES.artifacts), `${JSON.stringify({ artifacts: record.artifacts }, null, 2)}\n`);
+      writeEnding(record);
     } catch (err) {
       this.opts.log?.(`Could not write the record of run ${record.id}: ${(err as Error).message}`);
     }
@@ -398,41 +274,19 @@ export class RunManager {
 
   /** Loads the history; jobs a previous backend started are re-attached while alive, or marked lost. */
   private recover(): void {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const record = readRecord(join(this.dir, name));
-      if (!record || record.runDir !== join(this.dir, name)) continue;
-      record.extraEnv ??= {};
+    for (const record of readHistory(this.dir)) {
       this.records.set(record.id, record);
       if (record.state !== 'running') continue;
       const alive = record.keeper !== null && sameProcessAlive(record.keeper.pid, record.keeper.startTicks);
       if (alive || readExit(record.runDir)) {
-        let resolveFinished!: () => void;
-        const finished = new Promise<void>((resolve) => (resolveFinished = resolve));
-        const active: Active = { record, follower: new RunFollower(record.runDir, true), exited: false, finished, resolveFinished };
+        const follower = new RunFollower(record.runDir, true);
         // Its points so far, so the chart is whole again.
-        active.follower.poll();
-        this.active.set(record.id, active);
+        follower.poll();
+        this.active.set(record.id, { record, follower, exited: false, ...finishLine() });
         this.opts.log?.(`Run ${record.id} (${record.name}) is still going: re-attached.`);
       } else {
-        this.end(record, { state: 'lost', reason: 'Halo Forge was not running when this job ended, so how it ended is unknown; its log and metrics are kept.' });
+        this.end(record, { state: 'lost', reason: ENDED_UNWATCHED });
       }
     }
   }
-}
-
-export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
-}
-
-/** The program's base name, made a valid run name ("python3.11" stays, "/opt/x/my tool" becomes "my_tool"). */
-export function defaultName(program: string): string {
-  const base = basename(program).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
-  return base && !nameProblem(base) ? base : 'run';
 }

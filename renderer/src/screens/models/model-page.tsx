@@ -32,7 +32,7 @@ function AccessLine({ details }: { details: ModelDetails }): ReactElement {
       </div>
       <p>{details.access.message}</p>
       {action === 'license' ? <FailureAction action={{ kind: 'accept-license', label: details.access.state === 'pending' ? 'Open the model page' : 'Accept the license on the model page', url: details.url }} /> : null}
-      {action === 'connect' ? <FailureAction action={{ kind: 'connect-hf', label: 'Connect Hugging Face' }} /> : null}
+      {action === 'connect' ? <FailureAction action={{ kind: 'connect-hf', label: 'Connect Hugging Face' }} modelUrl={details.url} /> : null}
     </div>
   );
 }
@@ -138,7 +138,7 @@ export function ModelPage({ canOperate }: { canOperate: boolean }): ReactElement
           <LiveRegion>
             {startError ? (
               <Result tone="danger" title={startError.title} detail={startError.detail} testId="pull-refused">
-                {startError.action ? <FailureAction action={startError.action} /> : null}
+                {startError.action ? <FailureAction action={startError.action} modelUrl={details.url} /> : null}
               </Result>
             ) : null}
           </LiveRegion>

@@ -24,6 +24,8 @@ export interface FuzzOptions {
   answerTimeoutMs: number;
   /** How many violations to describe in full (all are counted). */
   maxReported: number;
+  /** The app's gated routes (support/fuzz/route-table.ts). */
+  routes: Route[];
 }
 
 export interface Violation {
@@ -63,7 +65,7 @@ const BATCH = [1, 1, 2, 3];
 export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {
   const started = Date.now();
   const revokeAt = Math.floor(o.cases / 2);
-  const ctxBefore: CaseContext = { seed: o.seed, tokens: o.tokens, target: o.target, controlRoles: ['admin', 'read', 'operate'] };
+  const ctxBefore: CaseContext = { seed: o.seed, tokens: o.tokens, target: o.target, controlRoles: ['admin', 'read', 'operate'], routes: o.routes };
   const ctxAfter: CaseContext = { ...ctxBefore, controlRoles: ['admin', 'read'] };
   const valid = new Set<TokenRole>(['admin', 'read', 'operate']);
   const oracle: OracleContext = { tokens: o.tokens, valid, remoteClient: o.remoteClient };

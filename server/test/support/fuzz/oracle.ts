@@ -49,10 +49,40 @@ function json(body: string): Record<string, unknown> | null {
   }
 }
 
-/** A 2xx from the API (the dashboard's HTML fallback is public), or the answer only the revoke route gives. */
+/** The error code of an answer: ours (`{ error: "model.not_found" }`) or the OpenAI API's (`{ error: { code } }`). */
+function errorCode(body: string): string | null {
+  const error = json(body)?.error;
+  const code = error && typeof error === 'object' ? (error as { code?: unknown }).code : error;
+  return typeof code === 'string' ? code : null;
+}
+
+/**
+ * Codes that prove nothing ran behind the gate: the gate's own (auth.*, the
+ * Host and header-count refusals), the parser's and the not-found handlers'.
+ * A schema refusal (request.invalid) does come after the gate, but the gate
+ * answers with that code too, so it is not counted either way.
+ */
+const NOT_A_ROUTE = /^(auth\.|request\.)|^(not_found|invalid_request_body)$/;
+
+/**
+ * A 2xx from the API (the dashboard's HTML fallback is public), or an error
+ * only a route gives (token.not_found, model.not_found, model_required...):
+ * the request got past the gate. Fastify's own 404 ("Not Found") is no code.
+ */
 function reachedRoute(o: Extract<Outcome, { kind: 'response' }>): boolean {
   if (o.status >= 200 && o.status < 300) return !(o.headers['content-type'] ?? '').startsWith('text/html');
-  return json(o.body)?.error === 'token.not_found';
+  const code = errorCode(o.body);
+  return code !== null && /^[a-z][a-z_.]*$/.test(code) && !NOT_A_ROUTE.test(code);
+}
+
+/**
+ * A server error is a crash (500) unless a route gave it with its own code
+ * (502 model.hub_unreachable: the Hub is out of reach). The answer to a HEAD
+ * has no body to read a code from; the gate never answers 5xx, so a 502 there
+ * is the route's too.
+ */
+function crashed(o: Extract<Outcome, { kind: 'response' }>, method: string): boolean {
+  return o.status === 500 || (o.status > 500 && method !== 'HEAD' && !reachedRoute(o));
 }
 
 export function judge(c: FuzzCase, o: Outcome, ctx: OracleContext): Verdict {
@@ -71,7 +101,7 @@ export function judge(c: FuzzCase, o: Outcome, ctx: OracleContext): Verdict {
       return c.hostile && c.size !== 'under' ? { problem: null, reached: false } : fail(`connection reset (${o.code}) without an answer`);
   }
   const reached = c.route.scope !== null && reachedRoute(o);
-  if (o.status >= 500) return fail(`server error ${o.status}: ${o.body.slice(0, 200)}`, reached);
+  if (crashed(o, c.method)) return fail(`server error ${o.status}: ${o.body.slice(0, 200)}`, reached);
   if (reached && !mayReach(c, ctx)) {
     return fail(`ACCEPTED: ${o.status} on ${c.route.id} (needs ${c.route.scope}) without a valid token of that scope${c.carries ? ` (carried ${c.carries}, valid now: ${ctx.valid.has(c.carries)})` : ''}`, true);
   }

@@ -63,7 +63,12 @@ export interface CaseContext {
   target: Target;
   /** Tokens a control may use at this point of the run. */
   controlRoles: readonly TokenRole[];
+  /** Every gated route the app registers (support/fuzz/route-table.ts), each with its path parameters filled. */
+  routes: readonly Route[];
 }
+
+/** Half the cases aim at a route of the app's table, half at the hand-picked ones whose answers the oracle reads closely. */
+const TABLE_SHARE = 0.5;
 
 export const CONTROL_EVERY = 8;
 
@@ -91,7 +96,7 @@ interface Draft {
 export function buildCase(ctx: CaseContext, id: number): FuzzCase {
   const rng = Prng.forCase(ctx.seed, id);
   if (id % CONTROL_EVERY === 0) return buildControl(ctx, id, rng);
-  const route = rng.weighted(ROUTE_WEIGHTS);
+  const route = ctx.routes.length > 0 && rng.chance(TABLE_SHARE) ? rng.pick(ctx.routes) : rng.weighted(ROUTE_WEIGHTS);
   const cred = presentation(rng, ctx.tokens);
   const d: Draft = {
     method: route.method,
@@ -118,7 +123,18 @@ export function buildCase(ctx: CaseContext, id: number): FuzzCase {
   if (filler) d.notes.push(`${filler} filler headers`);
   d.trailing.push(...cred.trailing);
   const size = pad(rng, d, ctx.target);
-  return finish(d, id, route, cred.carries, false, size, ctx.target);
+  return finish(d, id, routeAsSent(ctx, route, d.method), cred.carries, false, size, ctx.target);
+}
+
+/**
+ * The route a request goes to once its method was changed: another route on
+ * the same path (GET /api/public/runs sent as POST reaches the start route,
+ * which needs admin), or, where the table has none, the route it was built
+ * from (the server can only answer 404).
+ */
+function routeAsSent(ctx: CaseContext, route: Route, method: string): Route {
+  if (method === route.method) return route;
+  return ctx.routes.find((r) => r.method === method && r.path === route.path) ?? route;
 }
 
 /** A clean request with a valid token on a route its scope allows. */
@@ -242,7 +258,8 @@ function junkHeaders(rng: Prng, d: Draft): void {
 /** A body, framed right or wrong. */
 function framing(rng: Prng, d: Draft): void {
   const kind = d.method === 'DELETE' || d.method === 'POST' || d.method === 'PUT' ? rng.weighted([[6, 'none'], [3, 'length'], [1, 'chunked'], [1, 'bad']] as const) : rng.weighted([[92, 'none'], [4, 'length'], [1, 'chunked'], [3, 'bad']] as const);
-  const body = rng.pick(['{}', '{"name":"x"}', '{"enabled":false}', 'x'.repeat(rng.range(0, 300)), '\xff\xfe\x00\x01', '{"token":"hfk_not-a-token"}']);
+  // '{"enabled":false}' would be a valid PUT /connection/remote and switch off the remote target mid-run: one extra field makes it a refused body.
+  const body = rng.pick(['{}', '{"name":"x"}', '{"enabled":false,"x":1}', 'x'.repeat(rng.range(0, 300)), '\xff\xfe\x00\x01', '{"token":"hfk_not-a-token"}']);
   switch (kind) {
     case 'none':
       return;
