@@ -17,14 +17,27 @@ beforeAll(async () => {
   hub.addToken(HF_TOKEN);
 });
 afterAll(() => hub.close());
+/** True while any process of the group is there (a zombie included, for the moment it lasts). */
+function groupThere(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 afterEach(async () => {
-  for (const pgid of leftovers.splice(0)) {
+  const groups = leftovers.splice(0);
+  for (const pgid of groups) {
     try {
       process.kill(-pgid, 'SIGKILL');
     } catch {
       // gone
     }
   }
+  // A keeper that has not died yet could still write into the run folder while the home is removed, and leave it.
+  await waitFor(() => !groups.some(groupThere), 10_000, 'the runs the test left to be gone').catch(() => {});
   await w.release();
 });
 
