@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { createHfAccess } from '../src/secrets/hf-access.js';
 import { guardedKeyring, type KeyringBackend } from '../src/secrets/keyring.js';
-import { loadKeytar, openKeyring } from '../src/secrets/keytar-keyring.js';
+import { freshProcessCaller, loadKeytar, openKeyring } from '../src/secrets/keytar-keyring.js';
 import { tempHome, testEnv } from './support/backend-process.js';
 
 const OLD = 'hf_CANARYoldLeakedToken0123456789abcdefgh';
@@ -204,5 +204,33 @@ describe('only a token that really was in the keyring can be stale', () => {
       `The system keyring cannot be reached from this session (no D-Bus session, as over SSH), so a token saved there from the desktop cannot be read now. A token saved now is kept in ${join(home, 'secrets', 'huggingface_token')}, readable only by you.`,
     );
     expect(await hf.clear()).toMatchObject({ warnings: [STALE] });
+  });
+});
+
+describe('a keyring that restarted under a long-running process', () => {
+  // keytar stand-in: answers until the keyring "restarts", then fails as libsecret does with a stale connection.
+  function restartingKeytar() {
+    let restarted = false;
+    const fail = () => (restarted ? Promise.reject(new Error('The name :1.7 was not provided by any .service files')) : Promise.resolve(null));
+    return { restart: () => (restarted = true), module: { getPassword: fail, setPassword: fail, deletePassword: () => fail().then(() => false) } };
+  }
+
+  it('is asked again from a fresh process once a call that had worked fails', async () => {
+    const keytar = restartingKeytar();
+    const fresh: string[] = [];
+    const backend = loadKeytar(() => keytar.module, async (c) => void fresh.push(c.op));
+    expect(await backend.get('svc', 'acct')).toBeNull();
+    keytar.restart();
+    await backend.get('svc', 'acct');
+    await backend.set('svc', 'acct', 'hf_CanaryFreshProcess0123456789abcdef');
+    expect(fresh).toEqual(['get', 'set']);
+  });
+
+  it('inside the desktop app (no script runs in a fresh Electron process) says to restart the app, and starts nothing', async () => {
+    const keytar = restartingKeytar();
+    const backend = loadKeytar(() => keytar.module, freshProcessCaller({ ...process.versions, electron: '41.0.0' }));
+    expect(await backend.get('svc', 'acct')).toBeNull();
+    keytar.restart();
+    await expect(backend.get('svc', 'acct')).rejects.toThrow(/^The system keyring restarted since Halo Forge started, and the app cannot reconnect to it: quit Halo Forge and open it again\.$/);
   });
 });

@@ -11,7 +11,7 @@ interface Keytar {
 }
 
 type Answer = { ok: true; result: unknown } | { ok: false; message: string };
-type Call = { op: 'get'; service: string; account: string } | { op: 'set'; service: string; account: string; value: string } | { op: 'delete'; service: string; account: string };
+export type KeyringCall = { op: 'get'; service: string; account: string } | { op: 'set'; service: string; account: string; value: string } | { op: 'delete'; service: string; account: string };
 
 /** A fresh process that has never seen a keyring call longer than this is killed. */
 const FRESH_PROCESS_LIMIT_MS = 30_000;
@@ -29,7 +29,12 @@ const FRESH_PROCESS_LIMIT_MS = 30_000;
  * that had worked before fails, it and every later call run in a short-lived
  * process of their own, which connects afresh.
  */
-export function loadKeytar(requireModule: (id: string) => unknown = createRequire(import.meta.url)): KeyringBackend {
+export function loadKeytar(
+  requireModule: (id: string) => unknown = createRequire(import.meta.url),
+  // Inside the desktop app the executable is Electron's, which (RunAsNode fused off) runs no `-e` script: a fresh
+  // process there would be a second copy of the app, so the app asks for a restart instead.
+  freshProcess: (c: KeyringCall) => Promise<unknown> = freshProcessCaller(),
+): KeyringBackend {
   let keytar: Keytar;
   try {
     keytar = requireModule('keytar') as Keytar;
@@ -39,10 +44,10 @@ export function loadKeytar(requireModule: (id: string) => unknown = createRequir
   }
   let answered = false;
   let stale = false;
-  const inProcess = (c: Call): Promise<unknown> =>
+  const inProcess = (c: KeyringCall): Promise<unknown> =>
     c.op === 'get' ? keytar.getPassword(c.service, c.account) : c.op === 'set' ? keytar.setPassword(c.service, c.account, c.value) : keytar.deletePassword(c.service, c.account);
-  async function call(c: Call): Promise<unknown> {
-    if (stale) return inFreshProcess(c);
+  async function call(c: KeyringCall): Promise<unknown> {
+    if (stale) return freshProcess(c);
     try {
       const result = await inProcess(c);
       answered = true;
@@ -51,7 +56,7 @@ export function loadKeytar(requireModule: (id: string) => unknown = createRequir
       // Never connected: libsecret kept nothing, so this process can keep asking itself.
       if (!answered) throw err;
       stale = true;
-      return inFreshProcess(c);
+      return freshProcess(c);
     }
   }
   return {
@@ -80,12 +85,17 @@ process.stdin.setEncoding('utf8').on('data', (d) => (input += d)).on('end', asyn
   process.stdout.write(JSON.stringify(answer), () => process.exit(0));
 });`;
 
-function inFreshProcess(c: Call): Promise<unknown> {
+/** How a call reaches the keyring afresh: a short-lived Node process, or inside the desktop app a restart. */
+export function freshProcessCaller(versions: NodeJS.ProcessVersions = process.versions): (c: KeyringCall) => Promise<unknown> {
+  if (!versions.electron) return inFreshProcess;
+  return () => Promise.reject(new Error('The system keyring restarted since Halo Forge started, and the app cannot reconnect to it: quit Halo Forge and open it again.'));
+}
+
+function inFreshProcess(c: KeyringCall): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const keytarPath = createRequire(import.meta.url).resolve('keytar');
-    // Inside Electron, execPath is Electron itself: ELECTRON_RUN_AS_NODE makes it a plain Node.
     const child = spawn(process.execPath, ['-e', FRESH_PROCESS_SCRIPT, keytarPath], {
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: process.env,
       stdio: ['pipe', 'pipe', 'ignore'],
     });
     const limit = setTimeout(() => child.kill('SIGKILL'), FRESH_PROCESS_LIMIT_MS);
