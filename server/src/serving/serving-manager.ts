@@ -64,9 +64,21 @@ interface Entry {
 export const DEFAULT_TTL_MS = 60 * 60_000;
 export const DEFAULT_MAX_LOADED = 2;
 
+/**
+ * A request answered is news for the dashboard (requests, last used, tokens/s),
+ * but not once per request: each notice makes every open Models screen's stream
+ * recompute the whole status (the cache listing, every process's memory from
+ * /proc), which cost milliseconds a request and cut an OpenAI client's
+ * throughput through /v1 twentyfold while the screen was open. Usage is told
+ * at most this often; a change of state (loading, ready, crashed, stopped) at once.
+ */
+export const USAGE_NOTICE_MS = 1000;
+
 export class ServingManager {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<() => void>();
+  private lastNoticeAt = 0;
+  private usageNotice: NodeJS.Timeout | null = null;
   private closed = false;
   readonly maxLoaded: number;
   readonly ttlMs: number | null;
@@ -138,7 +150,7 @@ export class ServingManager {
       entry.lastUsedAt = Date.now();
       if (stats && stats.tokens > 1 && stats.seconds > 0) entry.tokensPerSecond = stats.tokens / stats.seconds;
       this.armTtl(entry);
-      this.changed();
+      this.usageChanged();
     };
     try {
       const state = await this.ready(entry);
@@ -153,6 +165,8 @@ export class ServingManager {
   /** Stops every runtime (the backend is closing). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.usageNotice) clearTimeout(this.usageNotice);
+    this.usageNotice = null;
     await Promise.all([...this.entries.values()].map((e) => this.unload(e, 'closing')));
   }
 
@@ -324,7 +338,20 @@ export class ServingManager {
   }
 
   private changed(): void {
+    // This notice carries the usage too.
+    if (this.usageNotice) clearTimeout(this.usageNotice);
+    this.usageNotice = null;
+    this.lastNoticeAt = performance.now();
     for (const l of [...this.listeners]) l();
+  }
+
+  /** At once when the last notice is older than USAGE_NOTICE_MS, else once when it is. */
+  private usageChanged(): void {
+    if (this.usageNotice || this.listeners.size === 0) return;
+    const wait = this.lastNoticeAt + USAGE_NOTICE_MS - performance.now();
+    if (wait <= 0) return this.changed();
+    this.usageNotice = setTimeout(() => this.changed(), wait);
+    this.usageNotice.unref();
   }
 }
 
