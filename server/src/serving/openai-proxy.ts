@@ -43,7 +43,6 @@ function openAiError(message: string, code: string) {
 }
 
 export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOptions): void {
-  const target = new URL(path, lease.url);
   let settled = false;
   let firstEventAt = 0;
   let events = 0;
@@ -57,8 +56,8 @@ export function proxyToRuntime({ lease, path, body, req, res, headers }: ProxyOp
 
   const upstream = httpRequest({
     host: '127.0.0.1',
-    port: target.port,
-    path: target.pathname,
+    port: lease.port,
+    path,
     method: 'POST',
     agent,
     headers: {

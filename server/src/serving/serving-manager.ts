@@ -40,6 +40,8 @@ export interface ServingManagerOptions {
 export interface Lease {
   model: string;
   url: string;
+  /** The runtime's port on 127.0.0.1 (the url's), so the proxy need not parse the url per request. */
+  port: number;
   /** The per-launch key; the proxy adds it, a client never sees it. */
   key: string;
   release(stats?: { tokens: number; seconds: number }): void;
@@ -155,7 +157,7 @@ export class ServingManager {
     try {
       const state = await this.ready(entry);
       entry.requests++;
-      return { model: entry.id, url: state.url, key: entry.supervisor.key!, release };
+      return { model: entry.id, url: state.url, port: state.port, key: entry.supervisor.key!, release };
     } catch (err) {
       release();
       throw err;
