@@ -40,12 +40,29 @@ function serve(res) {
   }, serviceMs);
 }
 
+/** Profiling aid (HALO_STUB_STREAM_MS=N): a streamed answer, one token event every N ms, as a model at 1000/N tokens/s. */
+function stream(res, tokens) {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: 'chatcmpl-stub', object: 'chat.completion.chunk', created: 0, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  res.write(chunk({ role: 'assistant', content: '' }));
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent++ < tokens) return void res.write(chunk({ content: ' hello' }));
+    clearInterval(timer);
+    res.end(`${chunk({}, 'length')}data: [DONE]\n\n`);
+  }, Number(process.env.HALO_STUB_STREAM_MS));
+  res.on('close', () => clearInterval(timer));
+}
+
 createServer((req, res) => {
   if (req.url === '/health') return send(res, 200, '{"status":"ok"}');
   if (req.headers.authorization !== `Bearer ${key}`) return send(res, 401, '{"error":{"message":"Invalid API Key","type":"authentication_error","param":null,"code":"invalid_api_key"}}');
   if (req.url === '/v1/models') return send(res, 200, JSON.stringify({ object: 'list', data: [{ id: model, object: 'model', created: 0, owned_by: 'stub' }] }));
-  req.resume();
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
+    if (process.env.HALO_STUB_STREAM_MS && JSON.parse(body).stream) return stream(res, JSON.parse(body).max_tokens ?? 16);
     if (serviceMs <= 0) return send(res, 200, answer);
     if (busy < slots) serve(res);
     else waiting.push(res);
