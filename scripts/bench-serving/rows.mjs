@@ -87,7 +87,9 @@ function runtimeOf(home, model) {
   const launch = launches.at(-1);
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
-      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(launch.file)) continue;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      // An external runtime runs under the runtime guard, whose argv and environment are its child's: the child is the runtime.
+      if (!argv.includes(launch.file) || argv.includes('runtime-guard')) continue;
       const key = /(?:HALOFORGE_RUNTIME_KEY|LLAMA_API_KEY)=([^\0]+)/.exec(readFileSync(`/proc/${pid}/environ`, 'utf8'))?.[1];
       if (key) return { port: launch.port, key, pid: Number(pid) };
     } catch {
