@@ -135,6 +135,18 @@ function unpin(pid) {
   spawnSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(pid)], { stdio: 'ignore' });
 }
 
+/**
+ * bench.mjs pins the backend to one core (and the runtime inherits it), which is right for comparing two
+ * backends. Here the proxy is compared with no proxy: in use neither the backend nor the runtime is pinned,
+ * and a backend held to one core of two would be measured waiting for that core whenever the machine is
+ * busy (each proxied request wakes it twice), or fighting llama.cpp for it, not proxying. The load
+ * generator (this process) stays on its core.
+ */
+function unpinServing(server, runtime) {
+  unpin(server.child.pid);
+  unpin(runtime.pid);
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function streamingThroughGate(ctx) {
@@ -145,9 +157,7 @@ export async function streamingThroughGate(ctx) {
     const loaded = await api(server.port, '/v1/chat/completions', { model: TINY, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }, token);
     const model = loaded.model;
     const direct = runtimeOf(s.home, model);
-    // bench.mjs pins the backend to one core, and the runtime inherits it: in use they are not pinned, and a
-    // backend sharing the runtime's one core would be measured fighting llama.cpp for it, not proxying.
-    unpin(direct.pid);
+    unpinServing(server, direct);
     const maxTokens = 200;
     for (let i = 0; i < 3; i++) {
       await streamOnce(direct.port, direct.key, model, maxTokens);
@@ -238,8 +248,7 @@ async function stubRounds(ctx, { runtimeEnv, connections, warmupSeconds }) {
     if (!run.ok) throw new Error(`run: ${run.status} ${await run.text()}`);
     const model = (await run.json()).model;
     const direct = runtimeOf(s.home, model);
-    // In use a runtime is not pinned; the stub would otherwise share the backend's one core and be measured there.
-    unpin(direct.pid);
+    unpinServing(server, direct);
     // Long enough for V8 to finish optimizing the proxy's path: its compiler threads' CPU is the backend's too.
     await cannonPost(direct.port, direct.key, model, warmupSeconds, connections);
     await cannonPost(server.port, token, model, warmupSeconds, connections);
