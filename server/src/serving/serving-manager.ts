@@ -70,8 +70,9 @@ export const DEFAULT_MAX_LOADED = 2;
  * A request answered is news for the dashboard (requests, last used, tokens/s),
  * but not once per request: each notice makes every open Models screen's stream
  * recompute the whole status (the cache listing, every process's memory from
- * /proc), which cost milliseconds a request and cut an OpenAI client's
- * throughput through /v1 twentyfold while the screen was open. Usage is told
+ * /proc). That cost up to a millisecond of CPU a request and cut an OpenAI
+ * client's throughput through /v1 to between a third and a half while the
+ * screen was open (bench/profile figures, 2-core VM). Usage is told
  * at most this often; a change of state (loading, ready, crashed, stopped) at once.
  */
 export const USAGE_NOTICE_MS = 1000;
