@@ -448,7 +448,7 @@ const servingCtx = {
   createToken: async (env, name, scope) => JSON.parse(await runCli(['token', 'create', name, '--scope', scope, '--json'], env)).token,
 };
 await measure('serving-stream', 'Serving: tiny model streamed through the gate vs direct', () => streamingThroughGate(servingCtx));
-await measure('serving-throughput', 'Serving: non-streaming proxy vs a 4-slot, 20 ms upstream', () => proxyThroughput(servingCtx));
+await measure('serving-slots', 'Serving: non-streaming proxy vs a 4-slot, 20 ms upstream', () => proxyThroughput(servingCtx));
 await measure('serving-ceiling', 'Serving: the proxy\'s own ceiling (an upstream answering at once)', () => proxyCeiling(servingCtx));
 await measure('serving-memory', 'Serving: backend RSS, no model vs one loaded', () => backendMemory(servingCtx));
 await measure('serving-cold-start', 'Serving: tiny model cold start', () => coldStart(servingCtx));
