@@ -7,7 +7,8 @@
 //   5. dashboard JS gzipped (goal ≤ 120 KB)
 //   6. dashboard time to first render in Chromium
 //   7. Models: a 512 MiB pull vs curl + sha256sum, resume after a kill, 200 small files, RSS while pulling 2 GiB
-//   8. Serving: streaming through the gate vs direct, non-streaming proxy throughput, backend RSS, cold start
+//   8. Serving: streaming through the gate vs direct, non-streaming proxy throughput against a
+//      runtime-like stub and the proxy's own ceiling against an instant one, backend RSS, cold start
 // The table is printed and written as JSON to bench/results/ (latest.json, plus one
 // file per run), and the previous run's ratios are shown beside this run's.
 // Goals are reported, not asserted: the exit code is non-zero only when a
@@ -16,13 +17,13 @@
 //   --only X  only the rows whose id starts with X (e.g. --only models)
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { bigFile, manyFiles, pullMemory, resumeAfterKill } from './bench-models/rows.mjs';
-import { backendMemory, coldStart, proxyThroughput, streamingThroughGate } from './bench-serving/rows.mjs';
+import { backendMemory, coldStart, proxyCeiling, proxyThroughput, streamingThroughGate } from './bench-serving/rows.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'server/bin/halo-forge.js');
@@ -38,9 +39,11 @@ const rows = [];
 
 async function measure(id, name, fn) {
   if (only && !id.startsWith(only)) return;
-  process.stdout.write(`measuring: ${name} …\n`);
+  // The machine's 1-minute load average before and after: on a shared machine a figure means little without it.
+  const loadBefore = loadavg()[0];
+  process.stdout.write(`measuring: ${name} … (load average ${loadBefore.toFixed(1)})\n`);
   try {
-    rows.push({ id, name, ...(await fn()) });
+    rows.push({ id, name, ...(await fn()), loadAverage: [loadBefore, loadavg()[0]] });
   } catch (err) {
     rows.push({ id, name, measured: 'not measured', ratio: null, ratioOf: '', goal: null, met: null, values: {}, error: err instanceof Error ? err.message : String(err) });
   }
@@ -445,7 +448,8 @@ const servingCtx = {
   createToken: async (env, name, scope) => JSON.parse(await runCli(['token', 'create', name, '--scope', scope, '--json'], env)).token,
 };
 await measure('serving-stream', 'Serving: tiny model streamed through the gate vs direct', () => streamingThroughGate(servingCtx));
-await measure('serving-throughput', 'Serving: non-streaming proxy vs stub upstream', () => proxyThroughput(servingCtx));
+await measure('serving-slots', 'Serving: non-streaming proxy vs a 4-slot, 20 ms upstream', () => proxyThroughput(servingCtx));
+await measure('serving-ceiling', 'Serving: the proxy\'s own ceiling (an upstream answering at once)', () => proxyCeiling(servingCtx));
 await measure('serving-memory', 'Serving: backend RSS, no model vs one loaded', () => backendMemory(servingCtx));
 await measure('serving-cold-start', 'Serving: tiny model cold start', () => coldStart(servingCtx));
 

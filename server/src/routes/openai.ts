@@ -94,7 +94,10 @@ export async function openAiRoutes(app: FastifyInstance): Promise<void> {
     }
     const lease = await serving.acquire(model);
     reply.hijack();
-    proxyToRuntime({ lease, path, body: JSON.stringify({ ...body, model: lease.model }), req: request.raw, res: reply.raw, headers: API_HEADERS, watchCaller: callerWatch(request) });
+    // Serialized again from the parsed object, never the client's bytes: the runtime reads exactly what was
+    // checked here (one "model", no duplicate keys read differently by another parser).
+    const forwarded = model === lease.model ? body : { ...body, model: lease.model };
+    proxyToRuntime({ lease, path, body: JSON.stringify(forwarded), req: request.raw, res: reply.raw, headers: API_HEADERS, watchCaller: callerWatch(request) });
     return reply;
   };
 

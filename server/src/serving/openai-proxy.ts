@@ -58,7 +58,6 @@ function openAiError(message: string, code: string, type = 'server_error') {
 }
 
 export function proxyToRuntime({ lease, path, body, req, res, headers, watchCaller }: ProxyOptions): void {
-  const target = new URL(path, lease.url);
   let settled = false;
   let firstEventAt = 0;
   let events = 0;
@@ -75,8 +74,8 @@ export function proxyToRuntime({ lease, path, body, req, res, headers, watchCall
 
   const upstream = httpRequest({
     host: '127.0.0.1',
-    port: target.port,
-    path: target.pathname,
+    port: lease.port,
+    path,
     method: 'POST',
     agent,
     headers: {

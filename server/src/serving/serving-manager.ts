@@ -42,6 +42,8 @@ export interface ServingManagerOptions {
 export interface Lease {
   model: string;
   url: string;
+  /** The runtime's port on 127.0.0.1 (the url's), so the proxy need not parse the url per request. */
+  port: number;
   /** The per-launch key; the proxy adds it, a client never sees it. */
   key: string;
   release(stats?: { tokens: number; seconds: number }): void;
@@ -68,10 +70,23 @@ interface Entry {
 export const DEFAULT_TTL_MS = 60 * 60_000;
 export const DEFAULT_MAX_LOADED = 2;
 
+/**
+ * A request answered is news for the dashboard (requests, last used, tokens/s),
+ * but not once per request: each notice makes every open Models screen's stream
+ * recompute the whole status (the cache listing, every process's memory from
+ * /proc). That cost up to a millisecond of CPU a request and cut an OpenAI
+ * client's throughput through /v1 to between a third and a half while the
+ * screen was open (bench/profile figures, 2-core VM). Usage is told
+ * at most this often; a change of state (loading, ready, crashed, stopped) at once.
+ */
+export const USAGE_NOTICE_MS = 1000;
+
 export class ServingManager {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<() => void>();
   private admitting: Promise<unknown> = Promise.resolve();
+  private lastNoticeAt = 0;
+  private usageNotice: NodeJS.Timeout | null = null;
   private closed = false;
   readonly maxLoaded: number;
   readonly ttlMs: number | null;
@@ -143,12 +158,12 @@ export class ServingManager {
       entry.lastUsedAt = Date.now();
       if (stats && stats.tokens > 1 && stats.seconds > 0) entry.tokensPerSecond = stats.tokens / stats.seconds;
       this.armTtl(entry);
-      this.changed();
+      this.usageChanged();
     };
     try {
       const state = await this.ready(entry);
       entry.requests++;
-      return { model: entry.id, url: state.url, key: entry.supervisor.key!, release };
+      return { model: entry.id, url: state.url, port: state.port, key: entry.supervisor.key!, release };
     } catch (err) {
       release();
       throw err;
@@ -158,6 +173,8 @@ export class ServingManager {
   /** Stops every runtime (the backend is closing). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.usageNotice) clearTimeout(this.usageNotice);
+    this.usageNotice = null;
     await Promise.all([...this.entries.values()].map((e) => this.unload(e, 'closing')));
   }
 
@@ -366,7 +383,20 @@ export class ServingManager {
   }
 
   private changed(): void {
+    // This notice carries the usage too.
+    if (this.usageNotice) clearTimeout(this.usageNotice);
+    this.usageNotice = null;
+    this.lastNoticeAt = performance.now();
     for (const l of [...this.listeners]) l();
+  }
+
+  /** At once when the last notice is older than USAGE_NOTICE_MS, else once when it is. */
+  private usageChanged(): void {
+    if (this.usageNotice || this.listeners.size === 0) return;
+    const wait = this.lastNoticeAt + USAGE_NOTICE_MS - performance.now();
+    if (wait <= 0) return this.changed();
+    this.usageNotice = setTimeout(() => this.changed(), wait);
+    this.usageNotice.unref();
   }
 }
 
