@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ChildEvent, ChildRequest, ChildSignal } from '../shared/ipc.js';
+import { TestForkRelay, testForkModule } from './test-fork-relay.js';
 
 /**
  * The main process's half of the backend's child bridge (see ChildRequest in
@@ -21,6 +22,9 @@ import type { ChildEvent, ChildRequest, ChildSignal } from '../shared/ipc.js';
 /** The bundled entries a backend may start (rolldown.config.mjs): nothing else in dist/backend, nothing outside it. */
 export const CHILD_ENTRIES = ['serving-runtime.mjs', 'runtime-guard.mjs', 'run-keeper.mjs', 'llama-probe.mjs'] as const;
 
+/** The entries that load node-llama-cpp, whose binary test the relay forks for them (test-fork-relay.ts). */
+const TEST_FORK_ENTRIES: readonly string[] = ['serving-runtime.mjs', 'llama-probe.mjs'];
+
 /** One forked child, as the relay needs it. */
 export interface ForkedChild {
   /** Known once the OS has created the process. */
@@ -31,6 +35,8 @@ export interface ForkedChild {
   /** Called once, after the child's output has ended. */
   onExit(listener: (code: number | null, signal: string | null, error?: string) => void): void;
   kill(signal: ChildSignal): void;
+  /** A message to the child (its parentPort in the app); dropped once it has exited. */
+  send(message: unknown): void;
 }
 
 export type ForkEntry = (entry: string, args: string[], opts: { env: Record<string, string>; serviceName: string }) => ForkedChild;
@@ -45,6 +51,8 @@ export interface ChildRelayOptions {
   killAfterMs?: number;
   /** At most this many children at once per backend. */
   maxChildren?: number;
+  /** Where node-llama-cpp's binary test comes from: by default the node_modules two folders above backendDir. */
+  nodeModulesDir?: string;
 }
 
 interface Relayed {
@@ -56,10 +64,12 @@ interface Relayed {
 export class ChildRelay {
   private readonly children = new Map<number, Relayed>();
   private readonly allowed: Set<string>;
+  private readonly testModule: string | null;
   private gone = false;
 
   constructor(private readonly opts: ChildRelayOptions) {
     this.allowed = new Set(CHILD_ENTRIES.map((name) => join(realDir(opts.backendDir), name)));
+    this.testModule = testForkModule(opts.nodeModulesDir ?? join(opts.backendDir, '..', '..', 'node_modules'));
   }
 
   /** How many children are still running. */
@@ -120,10 +130,18 @@ export class ChildRelay {
       return refuse(`could not start ${basename(entry)}: ${(err as Error).message}`);
     }
     relayed.child = child;
+    const tests = new TestForkRelay({
+      fork: this.opts.fork,
+      allowedModule: TEST_FORK_ENTRIES.includes(basename(entry)) ? this.testModule : null,
+      send: (event) => child.send(event),
+    });
     child.onSpawn((pid) => this.send({ type: 'child-spawned', id, pid }));
     child.onOutput((stream, text) => this.send({ type: 'child-output', id, stream, text }));
-    child.onMessage((message) => this.send({ type: 'child-message', id, message }));
+    child.onMessage((message) => {
+      if (!tests.handle(message)) this.send({ type: 'child-message', id, message });
+    });
     child.onExit((code, signal, error) => {
+      tests.childGone();
       this.children.delete(id);
       relayed.markExited();
       this.send({ type: 'child-exit', id, code, signal, ...(error ? { error } : {}) });
