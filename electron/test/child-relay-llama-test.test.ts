@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_WORD, writeTinyGguf } from '../../e2e/support/tiny-gguf.js';
 import { MainProcessBridge } from '../../server/src/children/main-bridge.js';
 import { EmbeddedRuntime } from '../../server/src/serving/embedded-adapter.js';
+import { probeLlama } from '../../server/src/machine/llama-probe.js';
 import { RuntimeSupervisor } from '../../server/src/serving/runtime-supervisor.js';
 import type { ChildEvent, ChildRequest } from '../../shared/ipc.js';
 import { ChildRelay, type ForkEntry } from '../child-relay.js';
@@ -36,31 +37,37 @@ afterAll(() => {
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
+/** The relay and the bridge joined in memory, every process the relay forks made to look like a utility process. */
+function wire() {
+  const sent: string[] = [];
+  const forks: { entry: string; env: Record<string, string> }[] = [];
+  const asUtilityProcess: ForkEntry = (entry, args, opts) => {
+    forks.push({ entry, env: opts.env });
+    return nodeFork(entry, args, { ...opts, env: { ...opts.env, NODE_OPTIONS: `--import=${pathToFileURL(join(FIXTURES, 'as-utility-process.mjs')).href}` } });
+  };
+  let deliver: (event: ChildEvent) => void = () => {};
+  const relay = new ChildRelay({
+    fork: asUtilityProcess,
+    backendDir: BACKEND_DIR,
+    send: (event) => {
+      sent.push(JSON.stringify(event));
+      const copy = structuredClone(event);
+      setImmediate(() => deliver(copy));
+    },
+  });
+  const bridge = new MainProcessBridge({
+    post: (request: ChildRequest) => {
+      const copy = structuredClone(request);
+      setImmediate(() => relay.handle(copy));
+    },
+    onEvent: (listener) => (deliver = listener),
+  });
+  return { relay, bridge, sent, forks };
+}
+
 describe('node-llama-cpp\'s binary test in a runtime that is a utility process', () => {
   it('is forked by the main process, and the model loads and answers', async () => {
-    const sent: string[] = [];
-    const forks: { entry: string; env: Record<string, string> }[] = [];
-    const asUtilityProcess: ForkEntry = (entry, args, opts) => {
-      forks.push({ entry, env: opts.env });
-      return nodeFork(entry, args, { ...opts, env: { ...opts.env, NODE_OPTIONS: `--import=${pathToFileURL(join(FIXTURES, 'as-utility-process.mjs')).href}` } });
-    };
-    let deliver: (event: ChildEvent) => void = () => {};
-    const relay = new ChildRelay({
-      fork: asUtilityProcess,
-      backendDir: BACKEND_DIR,
-      send: (event) => {
-        sent.push(JSON.stringify(event));
-        const copy = structuredClone(event);
-        setImmediate(() => deliver(copy));
-      },
-    });
-    const bridge = new MainProcessBridge({
-      post: (request: ChildRequest) => {
-        const copy = structuredClone(request);
-        setImmediate(() => relay.handle(copy));
-      },
-      onEvent: (listener) => (deliver = listener),
-    });
+    const { relay, bridge, sent, forks } = wire();
     const s = new RuntimeSupervisor({
       adapter: new EmbeddedRuntime({ threads: 1, gpu: false }),
       model: { id: MODEL_ID, repo: 'halo-forge/tiny', path: modelPath },
@@ -94,6 +101,20 @@ describe('node-llama-cpp\'s binary test in a runtime that is a utility process',
       expect(readFileSync(s.log.path, 'utf8')).not.toContain('binary test could not run');
     } finally {
       await s.stop();
+      await relay.backendGone();
+    }
+  }, 120_000);
+
+  it('is forked for the GPU probe too, which answers and exits once its tests are done', async () => {
+    const { relay, bridge, forks } = wire();
+    try {
+      // probeLlama resolves only once the probe has exited: a port still listened to would keep it running.
+      const found = await probeLlama({ bridge, timeoutMs: 90_000 });
+      expect(found).toEqual({ backend: expect.toSatisfy((b: unknown) => b === null || typeof b === 'string'), devices: expect.any(Array), vramTotalBytes: expect.any(Number) });
+      expect(forks[0]!.entry).toBe(join(realpathSync(BACKEND_DIR), 'llama-probe.mjs'));
+      expect(forks.slice(1).map((f) => f.entry)).toContain(TEST_MODULE);
+      expect(new Set(forks.slice(1).map((f) => f.entry))).toEqual(new Set([TEST_MODULE]));
+    } finally {
       await relay.backendGone();
     }
   }, 120_000);
