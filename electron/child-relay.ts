@@ -11,7 +11,9 @@ import { TestForkRelay, testForkModule } from './test-fork-relay.js';
  * requests, and stops every child a backend started once that backend is
  * gone, however it went (a kill -9 of the backend leaves no runtime behind).
  * The fork itself is injected: Electron's utilityProcess in the app
- * (utility-backend.ts), child_process.fork in the tests.
+ * (utility-backend.ts), child_process.fork in the tests. For the runtime and
+ * the GPU probe it also forks node-llama-cpp's binary test, and nothing else
+ * (test-fork-relay.ts).
  *
  * The backend is not fully trusted here: it may fork only the bundle's own
  * child entries, by their real path, and the environment it passes (which
