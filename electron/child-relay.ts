@@ -71,7 +71,7 @@ export class ChildRelay {
 
   constructor(private readonly opts: ChildRelayOptions) {
     this.allowed = new Set(CHILD_ENTRIES.map((name) => join(realDir(opts.backendDir), name)));
-    this.testModule = testForkModule(opts.nodeModulesDir ?? join(opts.backendDir, '..', '..', 'node_modules'));
+    this.testModule = testForkModule(opts.nodeModulesDir ?? appNodeModules(opts.backendDir));
   }
 
   /** How many children are still running. */
@@ -173,6 +173,11 @@ export class ChildRelay {
  */
 export function unpackedPath(path: string): string {
   return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
+/** The app's node_modules, seen from its bundle's folder: app.asar.unpacked/node_modules in a packaged app, the checkout's in a dev one. */
+export function appNodeModules(backendDir: string): string {
+  return join(backendDir, '..', '..', 'node_modules');
 }
 
 function realDir(dir: string): string {

@@ -57,7 +57,11 @@ export function installLlamaTestFork(): boolean {
   return true;
 }
 
-/** A `fork` that asks over `port`; every call becomes a request the main process may refuse. */
+/**
+ * A `fork` that asks over `port`; every call becomes a request the main process may refuse. Only the module
+ * and the env travel: node-llama-cpp passes no arguments, and its stdio and detached options mean nothing to a
+ * utility process.
+ */
 export function createTestFork(port: TestForkPort): typeof childProcess.fork {
   const running = new Map<number, TestForkChild>();
   let nextId = 1;
