@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ChildEvent, ChildRequest, ChildSignal } from '../shared/ipc.js';
+import { TestForkRelay, testForkModule } from './test-fork-relay.js';
 
 /**
  * The main process's half of the backend's child bridge (see ChildRequest in
@@ -10,7 +11,9 @@ import type { ChildEvent, ChildRequest, ChildSignal } from '../shared/ipc.js';
  * requests, and stops every child a backend started once that backend is
  * gone, however it went (a kill -9 of the backend leaves no runtime behind).
  * The fork itself is injected: Electron's utilityProcess in the app
- * (utility-backend.ts), child_process.fork in the tests.
+ * (utility-backend.ts), child_process.fork in the tests. For the runtime and
+ * the GPU probe it also forks node-llama-cpp's binary test, and nothing else
+ * (test-fork-relay.ts).
  *
  * The backend is not fully trusted here: it may fork only the bundle's own
  * child entries, by their real path, and the environment it passes (which
@@ -20,6 +23,9 @@ import type { ChildEvent, ChildRequest, ChildSignal } from '../shared/ipc.js';
 
 /** The bundled entries a backend may start (rolldown.config.mjs): nothing else in dist/backend, nothing outside it. */
 export const CHILD_ENTRIES = ['serving-runtime.mjs', 'runtime-guard.mjs', 'run-keeper.mjs', 'llama-probe.mjs'] as const;
+
+/** The entries that load node-llama-cpp, whose binary test the relay forks for them (test-fork-relay.ts). */
+const TEST_FORK_ENTRIES: readonly string[] = ['serving-runtime.mjs', 'llama-probe.mjs'];
 
 /** One forked child, as the relay needs it. */
 export interface ForkedChild {
@@ -31,6 +37,8 @@ export interface ForkedChild {
   /** Called once, after the child's output has ended. */
   onExit(listener: (code: number | null, signal: string | null, error?: string) => void): void;
   kill(signal: ChildSignal): void;
+  /** A message to the child (its parentPort in the app); dropped once it has exited. */
+  send(message: unknown): void;
 }
 
 export type ForkEntry = (entry: string, args: string[], opts: { env: Record<string, string>; serviceName: string }) => ForkedChild;
@@ -45,6 +53,8 @@ export interface ChildRelayOptions {
   killAfterMs?: number;
   /** At most this many children at once per backend. */
   maxChildren?: number;
+  /** Where node-llama-cpp's binary test comes from: by default the node_modules two folders above backendDir. */
+  nodeModulesDir?: string;
 }
 
 interface Relayed {
@@ -56,10 +66,12 @@ interface Relayed {
 export class ChildRelay {
   private readonly children = new Map<number, Relayed>();
   private readonly allowed: Set<string>;
+  private readonly testModule: string | null;
   private gone = false;
 
   constructor(private readonly opts: ChildRelayOptions) {
     this.allowed = new Set(CHILD_ENTRIES.map((name) => join(realDir(opts.backendDir), name)));
+    this.testModule = testForkModule(opts.nodeModulesDir ?? appNodeModules(opts.backendDir));
   }
 
   /** How many children are still running. */
@@ -120,10 +132,18 @@ export class ChildRelay {
       return refuse(`could not start ${basename(entry)}: ${(err as Error).message}`);
     }
     relayed.child = child;
+    const tests = new TestForkRelay({
+      fork: this.opts.fork,
+      allowedModule: TEST_FORK_ENTRIES.includes(basename(entry)) ? this.testModule : null,
+      send: (event) => child.send(event),
+    });
     child.onSpawn((pid) => this.send({ type: 'child-spawned', id, pid }));
     child.onOutput((stream, text) => this.send({ type: 'child-output', id, stream, text }));
-    child.onMessage((message) => this.send({ type: 'child-message', id, message }));
+    child.onMessage((message) => {
+      if (!tests.handle(message)) this.send({ type: 'child-message', id, message });
+    });
     child.onExit((code, signal, error) => {
+      tests.childGone();
       this.children.delete(id);
       relayed.markExited();
       this.send({ type: 'child-exit', id, code, signal, ...(error ? { error } : {}) });
@@ -153,6 +173,11 @@ export class ChildRelay {
  */
 export function unpackedPath(path: string): string {
   return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
+/** The app's node_modules, seen from its bundle's folder: app.asar.unpacked/node_modules in a packaged app, the checkout's in a dev one. */
+export function appNodeModules(backendDir: string): string {
+  return join(backendDir, '..', '..', 'node_modules');
 }
 
 function realDir(dir: string): string {

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, type Serializable } from 'node:child_process';
 import type { SupervisorMessage } from '../shared/ipc.js';
 import type { ForkedChild, ForkEntry } from './child-relay.js';
 import type { BackendChild, BackendEvents, BackendSpawner } from './supervisor.js';
@@ -85,6 +85,9 @@ export const nodeFork: ForkEntry = (entry, args, { env }): ForkedChild => {
     onExit: (listener) => (exitListener = listener),
     kill: (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    send: (message) => {
+      if (child.connected) child.send(message as Serializable);
     },
   };
 };

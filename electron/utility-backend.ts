@@ -76,6 +76,9 @@ const utilityFork: ForkEntry = (entry, args, { env, serviceName }): ForkedChild 
       child.stderr?.setEncoding('utf8').on('data', (text: string) => listener('stderr', text));
     },
     onMessage: (listener) => child.on('message', listener),
+    send: (message) => {
+      if (child.pid !== undefined) child.postMessage(message);
+    },
     onExit: (listener) => afterOutput([child.stdout, child.stderr], exited, () => listener(exit.code, null, exit.error)),
     kill: (signal: ChildSignal) => {
       try {

@@ -32,6 +32,27 @@ export type ChildEvent =
   /** Sent once, after the child's last output; `error` when it could not be started (or was refused). */
   | { type: 'child-exit'; id: number; code: number | null; signal: string | null; error?: string };
 
+/**
+ * node-llama-cpp tests each llama.cpp binary in a forked copy of its own
+ * `testBindingBinary.js` before loading it. Inside the desktop app the
+ * runtime (a utility process) cannot fork: `child_process.fork` would start
+ * Electron's binary, a second app, and utility processes only exist for the
+ * main process to create. So the runtime asks the main process, over its own
+ * parentPort, to fork that one file as a utility process, and the two relay
+ * the test's messages. `id` is the runtime's name for the test process; `env`
+ * is the test's whole environment, passed on and never printed.
+ */
+export type TestForkRequest =
+  | { type: 'test-fork'; id: number; module: string; env: Record<string, string> }
+  | { type: 'test-fork-send'; id: number; message: unknown }
+  | { type: 'test-fork-kill'; id: number };
+
+export type TestForkEvent =
+  | { type: 'test-fork-spawned'; id: number; pid: number }
+  | { type: 'test-fork-message'; id: number; message: unknown }
+  /** Sent once; `error` when it was refused or could not be started. */
+  | { type: 'test-fork-exit'; id: number; code: number | null; signal: string | null; error?: string };
+
 /** Channels the preload exposes through contextBridge. */
 export const IPC = {
   appInfo: 'halo-forge:app-info',

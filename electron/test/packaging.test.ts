@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as asar from '@electron/asar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appNodeModules } from '../child-relay.js';
+import { TEST_FORK_MODULE, testForkModule } from '../test-fork-relay.js';
 import { httpGet, isAlive, ROOT, tempHome, testEnv, waitFor } from './support.js';
 
 /**
@@ -158,6 +160,8 @@ describe.skipIf(skipReason !== null)('the packaged app (electron-builder --dir, 
       const chunks = [...readFileSync(entry, 'utf8').matchAll(/from\s*"(\.\/chunks\/[^"]+)"/g)].map((m) => m[1]!);
       for (const chunk of chunks) expect(existsSync(join(unpackedDir, 'dist', 'backend', chunk)), `${name}: ${chunk}`).toBe(true);
     }
+    // node-llama-cpp's binary test, which the main process forks for the runtime and the probe, found where the relay looks.
+    expect(testForkModule(appNodeModules(join(unpackedDir, 'dist', 'backend')))).toBe(join(unpackedDir, 'node_modules', ...TEST_FORK_MODULE));
     // The backend itself stays in the asar: nothing forks it but the main process, which reads the asar.
     expect(existsSync(join(unpackedDir, 'dist', 'backend', 'halo-forge.mjs'))).toBe(false);
   });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { installLlamaTestFork } from '../../children/llama-test-fork.js';
 import { tellParent, watchParent } from '../parent-watch.js';
 import { Engine, EngineConfigError } from './engine.js';
 import { createOpenAiServer } from './openai-server.js';
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   if (contextSize !== undefined && (!Number.isInteger(contextSize) || contextSize < 16)) return fatal(`--ctx ${values.ctx} is not a context size.`, 'Use a whole number of tokens, 16 or more.', EXIT_CONFIG);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) return fatal(`--threads ${values.threads} is not a thread count.`, 'Use a whole number, 1 or more.', EXIT_CONFIG);
 
+  // Inside the desktop app node-llama-cpp's binary test must be forked by the main process (llama-test-fork.ts).
+  installLlamaTestFork();
   const api = createOpenAiServer({ modelId: values['model-id'], key, launchId, log });
   let engine: Engine | null = null;
   let stopping = false;
