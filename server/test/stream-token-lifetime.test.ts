@@ -130,7 +130,8 @@ async function endlessRuntime() {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));
   cleanups.push(() => server.closeAllConnections());
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, generating };
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/`, port, generating };
 }
 
 const lastError = (stream: SseWatch) => (JSON.parse(stream.events.at(-1)!.data) as { error?: { code: string; type: string } }).error;
@@ -140,7 +141,7 @@ async function v1App() {
   const { app } = t;
   const runtime = await endlessRuntime();
   // The serving manager's lease, pointing at the stub: the gate, the route and the proxy are the real ones.
-  vi.spyOn(app.halo.serving, 'acquire').mockImplementation(async (model) => ({ model, url: runtime.url, key: RUNTIME_KEY, release: () => undefined }));
+  vi.spyOn(app.halo.serving, 'acquire').mockImplementation(async (model) => ({ model, url: runtime.url, port: runtime.port, key: RUNTIME_KEY, release: () => undefined }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, runtime, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/chat/completions` };
 }
