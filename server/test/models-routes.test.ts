@@ -132,8 +132,9 @@ describe('models routes', () => {
   });
 
   it('closes the engine with the server', async () => {
-    const app = await start();
-    await app.close();
+    await start();
+    // Through the test app, which removes its home once the server is closed.
+    await t!.close();
     expect(models.closed).toBe(true);
     t = null;
   });
