@@ -51,16 +51,25 @@ export class Engine {
     const t0 = performance.now();
     const { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel } = await import('node-llama-cpp');
     const t1 = performance.now();
-    const llama = await getLlama({
-      gpu: opts.gpu,
-      // Never download or compile llama.cpp at run time: the prebuilt binaries from npm are what runs.
-      build: 'never',
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => {
-        const line = message.trimEnd();
-        if (line) opts.log(`[llama.cpp ${level}] ${line}`);
-      },
-    });
+    let llama: Llama;
+    try {
+      llama = await getLlama({
+        gpu: opts.gpu,
+        // Never download or compile llama.cpp at run time: the prebuilt binaries from npm are what runs.
+        build: 'never',
+        logLevel: LlamaLogLevel.warn,
+        logger: (level, message) => {
+          const line = message.trimEnd();
+          if (line) opts.log(`[llama.cpp ${level}] ${line}`);
+        },
+      });
+    } catch (err) {
+      // No prebuilt binary works on this machine (node-llama-cpp tested each one): a restart would fail the same way.
+      throw new EngineConfigError(
+        `llama.cpp could not be started on this machine: ${(err as Error).message}`,
+        'None of the llama.cpp builds that came with Halo Forge runs here; its log says why. Install llama-server and run the model with --runtime llama-server.',
+      );
+    }
     const t2 = performance.now();
     let model: LlamaModel;
     try {
