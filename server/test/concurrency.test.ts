@@ -39,9 +39,13 @@ describe('CLI processes and a running server sharing the store', () => {
     const results = await Promise.all([...creators, ...revokers]);
     expect(results.map((r) => [r.code, r.stderr])).toEqual(results.map(() => [0, '']));
 
-    // Keep verifying until the server's next last-used flush (the only writer left) has rewritten the file.
+    // Keep verifying until the server's next last-used flush (the only writer left) has rewritten the file. A use
+    // of a token the CLI just created gives it something to flush: the doomed tokens' uses may all have been
+    // flushed before they were revoked, and a revoked token's use records nothing.
     const afterCli = statSync(storePath, { bigint: true }).mtimeNs;
-    await waitFor(() => statSync(storePath, { bigint: true }).mtimeNs !== afterCli, 8000, "the server's last-used flush");
+    const fresh = JSON.parse(results[0]!.stdout).token as string;
+    expect((await fetch(`http://127.0.0.1:${server.port}/api/public/health`, { headers: { authorization: `Bearer ${fresh}` } })).status).toBe(200);
+    await waitFor(() => statSync(storePath, { bigint: true }).mtimeNs !== afterCli, 15_000, "the server's last-used flush");
     watching = false;
     await watcher;
     await server.stop();
