@@ -5,13 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The backend's runtime supervisor over the bridge, and the main process's relay: both rooms meet in this test only.
 import { TINY_WORD, writeTinyGguf } from '../../e2e/support/tiny-gguf.js';
-import { MainProcessBridge } from '../../server/src/children/main-bridge.js';
 import { EmbeddedRuntime } from '../../server/src/serving/embedded-adapter.js';
 import { probeLlama } from '../../server/src/machine/llama-probe.js';
 import { RuntimeSupervisor } from '../../server/src/serving/runtime-supervisor.js';
-import type { ChildEvent, ChildRequest } from '../../shared/ipc.js';
-import { ChildRelay, type ForkEntry } from '../child-relay.js';
+import { type ForkEntry } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
+import { wireRelay } from './relay-wire.js';
 import { FIXTURES, ROOT } from './support.js';
 
 // node-llama-cpp's binary test inside the desktop app, as far as Node can show it: every process the relay
@@ -39,29 +38,12 @@ afterAll(() => {
 
 /** The relay and the bridge joined in memory, every process the relay forks made to look like a utility process. */
 function wire() {
-  const sent: string[] = [];
   const forks: { entry: string; env: Record<string, string> }[] = [];
   const asUtilityProcess: ForkEntry = (entry, args, opts) => {
     forks.push({ entry, env: opts.env });
     return nodeFork(entry, args, { ...opts, env: { ...opts.env, NODE_OPTIONS: `--import=${pathToFileURL(join(FIXTURES, 'as-utility-process.mjs')).href}` } });
   };
-  let deliver: (event: ChildEvent) => void = () => {};
-  const relay = new ChildRelay({
-    fork: asUtilityProcess,
-    backendDir: BACKEND_DIR,
-    send: (event) => {
-      sent.push(JSON.stringify(event));
-      const copy = structuredClone(event);
-      setImmediate(() => deliver(copy));
-    },
-  });
-  const bridge = new MainProcessBridge({
-    post: (request: ChildRequest) => {
-      const copy = structuredClone(request);
-      setImmediate(() => relay.handle(copy));
-    },
-    onEvent: (listener) => (deliver = listener),
-  });
+  const { relay, bridge, sent } = wireRelay({ fork: asUtilityProcess, backendDir: BACKEND_DIR });
   return { relay, bridge, sent, forks };
 }
 

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // The backend's run manager over the bridge, and the main process's relay: both rooms meet in this test only.
-import { MainProcessBridge } from '../../server/src/children/main-bridge.js';
 import { RunManager } from '../../server/src/runs/run-manager.js';
 import type { RunInfo } from '../../shared/runs.js';
-import type { ChildEvent, ChildRequest } from '../../shared/ipc.js';
 import { ChildRelay } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
+import { wireRelay } from './relay-wire.js';
 import { ROOT, waitFor } from './support.js';
 
 // A run inside the desktop app: its keeper is forked by the main process (child_process.fork standing in for
@@ -36,15 +35,9 @@ function isAlive(pid: number): boolean {
 beforeEach(() => {
   if (!existsSync(join(BACKEND_DIR, 'run-keeper.mjs'))) throw new Error(`${BACKEND_DIR}/run-keeper.mjs is missing: run "npm run build" first`);
   home = mkdtempSync(join(tmpdir(), 'halo-relay-runs-'));
-  let deliver: (event: ChildEvent) => void = () => {};
-  relay = new ChildRelay({ fork: nodeFork, backendDir: BACKEND_DIR, send: (event) => setImmediate(() => deliver(structuredClone(event))) });
-  const bridge = new MainProcessBridge({
-    post: (request: ChildRequest) => {
-      const copy = structuredClone(request);
-      setImmediate(() => relay.handle(copy));
-    },
-    onEvent: (listener) => (deliver = listener),
-  });
+  const wired = wireRelay({ fork: nodeFork, backendDir: BACKEND_DIR });
+  relay = wired.relay;
+  const bridge = wired.bridge;
   const env = { PATH: process.env.PATH, HOME: home };
   runs = new RunManager({ home, env, childEnv: async () => ({ ...env }), hubCache: join(home, 'hub'), stopGraceMs: GRACE_MS, pollMs: 50, nodeBridge: bridge });
 });

@@ -8,9 +8,9 @@ import { MainProcessBridge } from '../../server/src/children/main-bridge.js';
 import { probeLlama } from '../../server/src/machine/llama-probe.js';
 import { EmbeddedRuntime } from '../../server/src/serving/embedded-adapter.js';
 import { RuntimeSupervisor } from '../../server/src/serving/runtime-supervisor.js';
-import type { ChildEvent, ChildRequest } from '../../shared/ipc.js';
 import { ChildRelay } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
+import { wireRelay } from './relay-wire.js';
 import { ROOT, waitFor } from './support.js';
 
 // The real embedded runtime, started the way the desktop app starts it: the backend's supervisor asks over
@@ -25,25 +25,7 @@ let home: string;
 let modelPath: string;
 
 function wire(): { relay: ChildRelay; bridge: MainProcessBridge; sent: string[] } {
-  const sent: string[] = [];
-  let deliver: (event: ChildEvent) => void = () => {};
-  const relay = new ChildRelay({
-    fork: nodeFork,
-    backendDir: BACKEND_DIR,
-    send: (event) => {
-      sent.push(JSON.stringify(event));
-      const copy = structuredClone(event);
-      setImmediate(() => deliver(copy));
-    },
-  });
-  const bridge = new MainProcessBridge({
-    post: (request: ChildRequest) => {
-      const copy = structuredClone(request);
-      setImmediate(() => relay.handle(copy));
-    },
-    onEvent: (listener) => (deliver = listener),
-  });
-  return { relay, bridge, sent };
+  return wireRelay({ fork: nodeFork, backendDir: BACKEND_DIR });
 }
 
 function supervisor(bridge: MainProcessBridge, path = modelPath): RuntimeSupervisor {

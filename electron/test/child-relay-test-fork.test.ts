@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 // The two halves of the bridge meet here, as they do over the backend's parentPort in the app.
 import { MainProcessBridge } from '../../server/src/children/main-bridge.js';
-import type { ChildEvent, ChildRequest, TestForkEvent } from '../../shared/ipc.js';
-import { ChildRelay, type ForkEntry } from '../child-relay.js';
+import type { ChildEvent, TestForkEvent } from '../../shared/ipc.js';
+import { type ForkEntry } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
+import { wireRelay } from './relay-wire.js';
 import { asTestForkRequest, TestForkRelay } from '../test-fork-relay.js';
 import { waitFor } from './support.js';
 
@@ -75,29 +76,12 @@ function fakeApp(): FakeApp {
 
 /** A relay and a bridge joined in memory; every message is copied, as postMessage would. */
 function wire(backendDir: string) {
-  const sent: string[] = [];
   const forks: string[] = [];
-  let deliver: (event: ChildEvent) => void = () => {};
   const fork: ForkEntry = (entry, args, opts) => {
     forks.push(entry);
     return nodeFork(entry, args, opts);
   };
-  const relay = new ChildRelay({
-    fork,
-    backendDir,
-    send: (event) => {
-      sent.push(JSON.stringify(event));
-      const copy = structuredClone(event);
-      setImmediate(() => deliver(copy));
-    },
-  });
-  const bridge = new MainProcessBridge({
-    post: (request: ChildRequest) => {
-      const copy = structuredClone(request);
-      setImmediate(() => relay.handle(copy));
-    },
-    onEvent: (listener) => (deliver = listener),
-  });
+  const { relay, bridge, sent } = wireRelay({ fork, backendDir });
   cleanups.push(() => relay.backendGone());
   return { relay, bridge, sent, forks };
 }

@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 // The two halves of the bridge meet here, as they do over the backend's parentPort in the app: this test is
 // the one place that holds both rooms' code, so that neither room imports the other.
 import { MainProcessBridge, type BridgedChild } from '../../server/src/children/main-bridge.js';
-import type { ChildEvent, ChildRequest } from '../../shared/ipc.js';
+import type { ChildEvent } from '../../shared/ipc.js';
 import { asChildRequest, ChildRelay, type ForkEntry } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
+import { wireRelay } from './relay-wire.js';
 import { waitFor } from './support.js';
 
 // The main process's relay and the backend's bridge, connected in memory with the same copying a real
@@ -57,30 +58,12 @@ interface Wired {
 
 /** A relay and a bridge joined in memory; every message is copied, as postMessage would. */
 function wire(backendDir: string, opts: { killAfterMs?: number } = {}): Wired {
-  const sent: string[] = [];
   const forks: string[] = [];
-  let deliver: (event: ChildEvent) => void = () => {};
   const fork: ForkEntry = (entry, args, forkOpts) => {
     forks.push(entry);
     return nodeFork(entry, args, forkOpts);
   };
-  const relay = new ChildRelay({
-    fork,
-    backendDir,
-    killAfterMs: opts.killAfterMs,
-    send: (event) => {
-      sent.push(JSON.stringify(event));
-      const copy = structuredClone(event);
-      setImmediate(() => deliver(copy));
-    },
-  });
-  const bridge = new MainProcessBridge({
-    post: (request: ChildRequest) => {
-      const copy = structuredClone(request);
-      setImmediate(() => relay.handle(copy));
-    },
-    onEvent: (listener) => (deliver = listener),
-  });
+  const { relay, bridge, sent } = wireRelay({ fork, backendDir, killAfterMs: opts.killAfterMs });
   cleanups.push(() => relay.backendGone());
   return { relay, bridge, sent, forks };
 }
