@@ -166,15 +166,6 @@ export class ChildRelay {
   }
 }
 
-/**
- * In the packaged app the bundle lies inside app.asar; its child entries (and the chunks they import)
- * are also unpacked beside it (electron-builder.yml's asarUnpack), and those copies are what runs.
- * The same mapping as the backend's own (server/src/serving/bundled-entry.ts), which this room may not import.
- */
-export function unpackedPath(path: string): string {
-  return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
-}
-
 /** The app's node_modules, seen from its bundle's folder: app.asar.unpacked/node_modules in a packaged app, the checkout's in a dev one. */
 export function appNodeModules(backendDir: string): string {
   return join(backendDir, '..', '..', 'node_modules');

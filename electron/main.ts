@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_PREFIX, type ConnectionInfo } from '../shared/api.js';
 import { IPC, type AppInfo } from '../shared/ipc.js';
-import { unpackedPath } from './child-relay.js';
+import { unpackedPath } from '../shared/asar.js';
 import { isTrustedSender } from './ipc-guard.js';
 import { backendOriginOf, decideNavigation, decideWindowOpen, isBackendUrl, mayOpenExternally } from './navigation-policy.js';
 import { decidePermission } from './permissions.js';

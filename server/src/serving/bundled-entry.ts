@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { unpackedPath } from '../../../shared/asar.js';
 
 /**
  * A second entry of the bundled backend (dist/backend/NAME.mjs), found the
@@ -9,17 +10,10 @@ import { fileURLToPath } from 'node:url';
  */
 export function bundledEntry(name: 'serving-runtime' | 'runtime-guard' | 'run-keeper' | 'llama-probe'): string | null {
   for (const relative of [`./${name}.mjs`, `../${name}.mjs`, `../../../dist/backend/${name}.mjs`]) {
-    const candidate = unpacked(fileURLToPath(new URL(relative, import.meta.url)));
+    // In the packaged desktop app a child process gets the unpacked copy of the entry (only Electron's own Node
+    // reads inside app.asar).
+    const candidate = unpackedPath(fileURLToPath(new URL(relative, import.meta.url)));
     if (existsSync(candidate)) return candidate;
   }
   return null;
-}
-
-/**
- * In the packaged desktop app the backend runs from inside app.asar, which
- * only Electron's own Node can read: a child process gets the unpacked copy
- * (electron-builder.yml's asarUnpack lists these entries).
- */
-export function unpacked(path: string): string {
-  return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
 }
