@@ -20,6 +20,7 @@ if (unavailable) console.log(`[serving-e2e] remote-client part skipped: ${unavai
 interface ClientResult {
   status: number;
   text?: string;
+  connection?: string | null;
   ids?: string[];
   error?: { message: string; type: string; code: string | null } | null;
   message?: string;
@@ -69,7 +70,8 @@ describe.skipIf(unavailable !== null)('a laptop on the LAN, through the official
     // The first request names a downloaded model that is not loaded: it is loaded just in time.
     expect(runtimePids(cache)).toEqual([]);
     const streamed = await sdk(`${base}/v1`, inference);
-    expect(streamed).toMatchObject({ status: 200, text: 'hello hello' });
+    // Answered by the runtime on the laptop's own connection, handed over by the gate (connection-handoff.ts).
+    expect(streamed).toMatchObject({ status: 200, text: 'hello hello', connection: 'close' });
     expect(runtimePids(cache)).toHaveLength(1);
     expect(await sdk(`${base}/v1`, inference, 'models')).toMatchObject({ status: 200, ids: [TINY_MODEL] });
 

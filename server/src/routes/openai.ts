@@ -97,7 +97,9 @@ export async function openAiRoutes(app: FastifyInstance): Promise<void> {
     // Serialized again from the parsed object, never the client's bytes: the runtime reads exactly what was
     // checked here (one "model", no duplicate keys read differently by another parser).
     const forwarded = model === lease.model ? body : { ...body, model: lease.model };
-    proxyToRuntime({ lease, path, body: JSON.stringify(forwarded), req: request.raw, res: reply.raw, headers: API_HEADERS, watchCaller: callerWatch(request) });
+    const answer: ProxyOptions = { lease, path, body: JSON.stringify(forwarded), req: request.raw, res: reply.raw, headers: API_HEADERS, watchCaller: callerWatch(request) };
+    // A stream is answered by the runtime on the client's own connection where it can be (connection-handoff.ts).
+    if (!((body as { stream?: unknown }).stream === true && lease.handoff?.take(answer))) proxyToRuntime(answer);
     return reply;
   };
 

@@ -61,6 +61,7 @@ export class EmbeddedRuntime implements RuntimeAdapter {
       watchesParent: true,
       // Inside the desktop app the main process forks it (see spawnRuntime); a chosen Node is spawned as it is.
       nodeEntry: this.opts.nodePath === undefined,
+      takesConnections: true,
     };
   }
 

@@ -53,7 +53,9 @@ function countEvents(chunk: Buffer): number {
   return n;
 }
 
-function openAiError(message: string, code: string, type = 'server_error') {
+export const RUNTIME_GONE_MESSAGE = "The model's runtime stopped while answering. halo-forge ps shows its state and the log its reason.";
+
+export function openAiError(message: string, code: string, type = 'server_error'): string {
   return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
@@ -151,7 +153,7 @@ export function proxyToRuntime({ lease, path, body, req, res, headers, watchCall
     answer.on('close', () => {
       if (answer.complete || res.writableEnded) return;
       // The runtime went away mid-answer. A stream ends with an error event the SDKs raise; anything else is cut.
-      if (streaming && !res.destroyed) res.end(`data: ${openAiError('The model\'s runtime stopped while answering. halo-forge ps shows its state and the log its reason.', 'serving.runtime_gone')}\n\n`);
+      if (streaming && !res.destroyed) res.end(`data: ${openAiError(RUNTIME_GONE_MESSAGE, 'serving.runtime_gone')}\n\n`);
       else res.destroy();
       finish(false);
     });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SendHandle } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { MainProcessBridge } from '../children/main-bridge.js';
 import { nodeEntryBridge } from '../children/node-entry.js';
@@ -66,6 +66,8 @@ export interface RuntimeCommand {
    * guard): inside the desktop app, where that executable is Electron's, the main process forks it instead.
    */
   nodeEntry?: boolean;
+  /** It can answer a client's connection the backend hands over its IPC channel (the embedded runtime). */
+  takesConnections?: boolean;
 }
 
 export type RuntimeHealth = 'ready' | 'loading' | 'down';
@@ -92,6 +94,11 @@ export interface RuntimeProcess {
   kill(signal: NodeJS.Signals): void;
   /** Messages over the IPC channel (runtimes that have one). */
   onMessage(listener: (message: unknown) => void): void;
+  /**
+   * Sends a message over the IPC channel, with an OS handle (a client's socket) when given; the handle stays
+   * open here too. Present for a runtime that takes connections and was spawned under Node with a channel.
+   */
+  send?(message: object, handle: unknown, done: (error: Error | null) => void): void;
 }
 
 /**
@@ -146,5 +153,15 @@ export function spawnRuntime(cmd: RuntimeCommand, bridge: MainProcessBridge | nu
       }
     },
     onMessage: (listener) => child.on('message', listener),
+    ...(cmd.takesConnections && cmd.watchesParent
+      ? {
+          send: (message: object, handle: unknown, done: (error: Error | null) => void) => {
+            if (!child.connected) return done(new Error('the runtime\'s channel is closed'));
+            // A raw TCP handle (not its net.Socket: that would enlist the backend's server in child_process's
+            // worker bookkeeping); keepOpen, so the backend can still end the answer if the runtime dies.
+            child.send(message, handle as SendHandle, { keepOpen: true }, (error) => done(error ?? null));
+          },
+        }
+      : {}),
   };
 }

@@ -8,6 +8,7 @@ import { bundledEntry } from './bundled-entry.js';
 import { EXIT_PORT_IN_USE, isRuntimeFatal } from './embedded/protocol.js';
 import { launchContext, writeLaunchContext } from './launch-context.js';
 import { freeLoopbackPort, loopbackPortTaken } from './ports.js';
+import { ConnectionHandoff } from './connection-handoff.js';
 import { spawnRuntime, type RuntimeAdapter, type RuntimeCommand, type RuntimeLaunch, type RuntimeProcess, type ServedModel } from './runtime-adapter.js';
 import { RuntimeLog } from './runtime-log.js';
 import { runtimeLogPath, runtimeRunDir } from './runtime-paths.js';
@@ -67,6 +68,8 @@ interface Launch {
   fatal: { message: string; hint: string; code?: string } | null;
   /** Why the supervisor killed it, if it did. */
   killedBecause: string | null;
+  /** Hands clients' connections to it, where it takes them (connection-handoff.ts). */
+  handoff: ConnectionHandoff | null;
 }
 
 export class RuntimeSupervisor {
@@ -102,6 +105,11 @@ export class RuntimeSupervisor {
   /** The key of the running launch, for whoever forwards requests to it. Never log it. */
   get key(): string | null {
     return this.running?.launch.key ?? null;
+  }
+
+  /** Where a streamed answer can be handed to the running launch, when it is ready and takes connections. */
+  get handoff(): ConnectionHandoff | null {
+    return this.current.phase === 'ready' && this.running && !this.running.exited ? this.running.handoff : null;
   }
 
   get launchContextPath(): string | null {
@@ -195,7 +203,10 @@ export class RuntimeSupervisor {
       const cmd = this.opts.adapter.command(launch);
       this.lastContextPath = writeLaunchContext(runtimeRunDir(this.opts.home, launch.launchId), launchContext(this.opts.adapter.name, launch, cmd, this.log.path));
       this.log.note(`starting ${this.opts.adapter.name} for ${this.opts.model.id} on 127.0.0.1:${port} (attempt ${attempt}, launch ${launch.launchId})`);
-      running = { seq, launch, process: spawnRuntime(this.guarded(cmd), this.opts.nodeBridge === undefined ? nodeEntryBridge() : this.opts.nodeBridge), exited: false, fatal: null, killedBecause: null };
+      const child = spawnRuntime(this.guarded(cmd), this.opts.nodeBridge === undefined ? nodeEntryBridge() : this.opts.nodeBridge);
+      const { send } = child;
+      const handoff = cmd.takesConnections && send ? new ConnectionHandoff({ send, onMessage: (l) => child.onMessage(l), exited: child.exited }) : null;
+      running = { seq, launch, process: child, exited: false, fatal: null, killedBecause: null, handoff };
     } catch (err) {
       this.log.note(`could not be started: ${(err as Error).message}`);
       this.setState({ phase: 'crashed', reason: `The ${this.opts.adapter.name} runtime could not be started: ${(err as Error).message}`, hint: null, exitCode: null, signal: null, logTail: this.log.tail.lines(), restartInMs: null });

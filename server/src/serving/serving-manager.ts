@@ -1,3 +1,4 @@
+import type { ConnectionHandoff } from './connection-handoff.js';
 import type { LocalModelList } from '../../../shared/models.js';
 import { RUNTIME_NAMES, type RunningModel, type RunRequest, type RuntimeInfo, type RuntimeName, type ServingStatus } from '../../../shared/serving.js';
 import { accessMissing, servingError, ServingError } from './serving-error.js';
@@ -47,6 +48,8 @@ export interface Lease {
   /** The per-launch key; the proxy adds it, a client never sees it. */
   key: string;
   release(stats?: { tokens: number; seconds: number }): void;
+  /** Where a streamed answer can be handed over to the runtime, when it takes connections. */
+  handoff?: ConnectionHandoff;
 }
 
 interface Entry {
@@ -163,7 +166,8 @@ export class ServingManager {
     try {
       const state = await this.ready(entry);
       entry.requests++;
-      return { model: entry.id, url: state.url, port: state.port, key: entry.supervisor.key!, release };
+      const handoff = entry.supervisor.handoff;
+      return { model: entry.id, url: state.url, port: state.port, key: entry.supervisor.key!, release, ...(handoff ? { handoff } : {}) };
     } catch (err) {
       release();
       throw err;

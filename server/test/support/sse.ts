@@ -9,6 +9,7 @@ export interface SseEvent {
 
 export interface SseWatch {
   status: number;
+  headers: Headers;
   /** Blocks received, comments included (the opening comment, keepalives). */
   blocks: number;
   events: SseEvent[];
@@ -24,7 +25,7 @@ export interface SseWatch {
 export async function openSse(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<SseWatch> {
   const controller = new AbortController();
   const res = await fetch(url, { ...init, headers: { accept: 'text/event-stream', ...init.headers }, signal: controller.signal });
-  const watch: SseWatch = { status: res.status, blocks: 0, events: [], text: '', endedAt: null, error: null, close: () => controller.abort() };
+  const watch: SseWatch = { status: res.status, headers: res.headers, blocks: 0, events: [], text: '', endedAt: null, error: null, close: () => controller.abort() };
   void (async () => {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();

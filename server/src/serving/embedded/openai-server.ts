@@ -1,8 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { badRequest, OpenAiError } from '../openai-error.js';
 import type { Engine, Generation } from './engine.js';
 import { parseChatRequest, parseCompletionRequest, type ChatRequest, type CompletionRequest } from './openai-request.js';
+import type { ConnectionAnswered, ConnectionCut, ConnectionDone, ConnectionOffer } from './protocol.js';
 
 /**
  * The embedded runtime's HTTP face: OpenAI's /v1 for one model, on
@@ -18,12 +20,58 @@ export interface OpenAiServerOptions {
   log: (line: string) => void;
   /** Bodies past this are refused (413) before they are read whole. */
   bodyLimit?: number;
+  /** Tells the backend about a connection it handed over (its IPC channel). */
+  tell?: (message: ConnectionAnswered | ConnectionDone) => void;
 }
 
 export interface OpenAiServer {
   server: Server;
   /** Set once the model is loaded: /health turns 200 and /v1 answers. */
   setEngine(engine: Engine): void;
+  /**
+   * Answers a request the backend's gate let through, on the client's own connection, which the backend
+   * handed over (the OS handle that came with `offer`). The request is replayed into this server's parser,
+   * so it is answered by the same code as one from the backend's proxy; the connection closes after it.
+   */
+  adopt(offer: ConnectionOffer, handle: unknown): void;
+  /** Ends a handed-over answer with the backend's error (its caller's token was revoked or expired). */
+  cut(cut: ConnectionCut): void;
+}
+
+/** A request answered on a connection the backend handed over: what the backend must hear of it. */
+interface Adopted {
+  offer: ConnectionOffer;
+  tell: (message: ConnectionAnswered | ConnectionDone) => void;
+  res: ServerResponse | null;
+  abort: AbortController | null;
+  cut: ConnectionCut | null;
+  tokens: number;
+  firstTokenAt: number;
+  lastTokenAt: number;
+}
+
+const adopted = new WeakMap<Socket, Adopted>();
+const adoptedOf = (res: ServerResponse): Adopted | undefined => adopted.get(res.socket as Socket);
+
+/** The only paths the backend hands over (it checks them too): anything else on an adopted socket is refused. */
+const ADOPTABLE_PATHS = new Set(['/v1/chat/completions', '/v1/completions']);
+
+/**
+ * Writes the status and headers. On a handed-over connection the backend is told first (until then it may
+ * still answer in full if this process dies) and its own headers (no-store, nosniff...) win: the client
+ * must not see a different answer for having been handed over.
+ */
+function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+  const handed = adoptedOf(res);
+  if (!handed) {
+    res.writeHead(status, headers);
+    return;
+  }
+  handed.tell({ type: 'connection-answered', id: handed.offer.id });
+  const merged: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() !== 'connection') merged[name.toLowerCase()] = value;
+  Object.assign(merged, handed.offer.headers);
+  res.writeHead(status, merged);
 }
 
 const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
@@ -34,6 +82,8 @@ export function createOpenAiServer(opts: OpenAiServerOptions): OpenAiServer {
   const created = Math.floor(Date.now() / 1000);
 
   const authorized = (req: IncomingMessage): boolean => {
+    // A handed-over connection was judged by the backend's gate; only the backend can hand one over.
+    if (adopted.has(req.socket as Socket)) return true;
     const header = req.headers.authorization;
     const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : null;
     return presented !== null && timingSafeEqual(digest(presented), keyDigest);
@@ -100,6 +150,16 @@ export function createOpenAiServer(opts: OpenAiServerOptions): OpenAiServer {
   const server = createServer((req, res) => {
     const started = performance.now();
     const path = (req.url ?? '').split('?')[0];
+    const handed = adopted.get(req.socket as Socket);
+    if (handed) {
+      handed.res = res;
+      res.on('close', () => {
+        handed.abort?.abort();
+        const seconds = handed.tokens > 1 ? (handed.lastTokenAt - handed.firstTokenAt) / 1000 : 0;
+        handed.tell({ type: 'connection-done', id: handed.offer.id, tokens: handed.tokens, seconds });
+      });
+      if (handed.cut) return void endWithCut(handed);
+    }
     // The supervisor polls /health many times a second while loading: not worth a line each.
     if (path !== '/health') res.on('finish', () => opts.log(`${req.method} ${path} ${res.statusCode} ${(performance.now() - started).toFixed(0)} ms`));
     handle(req, res).catch((err: unknown) => {
@@ -119,7 +179,47 @@ export function createOpenAiServer(opts: OpenAiServerOptions): OpenAiServer {
   // Slow or idle clients must not hold the one model forever, but generations may take minutes.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
-  return { server, setEngine: (e) => (engine = e) };
+
+  const byId = new Map<number, Adopted>();
+  const adopt = (offer: ConnectionOffer, handle: unknown) => {
+    // What Node itself does with a socket handle received over IPC (child_process's handle conversion).
+    const socket = new Socket({ handle, readable: true, writable: true } as SocketConstructorOpts);
+    if (!ADOPTABLE_PATHS.has(offer.path) || !opts.tell) return void socket.destroy();
+    // TCP_NODELAY is set by the listening server that accepts a socket, and this one was accepted elsewhere.
+    socket.setNoDelay(true);
+    const tell = opts.tell;
+    const handed: Adopted = { offer, tell, res: null, abort: null, cut: null, tokens: 0, firstTokenAt: 0, lastTokenAt: 0 };
+    adopted.set(socket, handed);
+    byId.set(offer.id, handed);
+    socket.once('close', () => byId.delete(offer.id));
+    const body = Buffer.from(offer.body);
+    // Connection: close: the answer is this process's, the connection's next request would be the gate's.
+    const head = `POST ${offer.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    socket.unshift(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    server.emit('connection', socket);
+  };
+  const cut = (message: ConnectionCut) => {
+    const handed = byId.get(message.id);
+    if (!handed) return;
+    handed.cut = message;
+    if (handed.res) endWithCut(handed);
+  };
+  return { server, setEngine: (e) => (engine = e), adopt, cut };
+}
+
+/** The generation is cancelled, and the client told why, as the backend's proxy does for a caller it cuts off. */
+function endWithCut(handed: Adopted): void {
+  const res = handed.res!;
+  const { status, error } = handed.cut!;
+  handed.abort?.abort();
+  if (res.writableEnded || res.destroyed) return;
+  if (!res.headersSent) {
+    const text = JSON.stringify({ error });
+    writeHead(res, status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  } else {
+    res.end(`data: ${JSON.stringify({ error })}\n\n`);
+  }
 }
 
 interface Shapes {
@@ -138,6 +238,11 @@ async function generate(res: ServerResponse, request: { stream: boolean; include
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
+  const handed = adoptedOf(res);
+  if (handed) {
+    handed.abort = abort;
+    if (handed.cut) return;
+  }
   if (!request.stream) {
     const g = await run(() => {}, abort.signal).catch((err) => rethrowUnlessAborted(err, abort.signal));
     if (g) sendJson(res, 200, shapes.whole(g));
@@ -148,14 +253,19 @@ async function generate(res: ServerResponse, request: { stream: boolean; include
   const start = () => {
     if (started) return;
     started = true;
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    writeHead(res, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
     if (shapes.first) event(shapes.first());
   };
   const g = await run((text) => {
     start();
     event(shapes.chunk(text));
+    if (handed) {
+      handed.lastTokenAt = performance.now();
+      if (handed.tokens++ === 0) handed.firstTokenAt = handed.lastTokenAt;
+    }
   }, abort.signal).catch((err) => rethrowUnlessAborted(err, abort.signal));
-  if (!g || res.destroyed) return;
+  // Cancelled: by its client leaving, or cut off on the backend's word (the answer is already ended then).
+  if (!g || res.writableEnded || res.destroyed) return;
   start();
   event(shapes.last(g));
   if (request.includeUsage) event(shapes.usage(g));
@@ -173,7 +283,7 @@ function usage(g: Generation) {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  writeHead(res, status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 

@@ -3,7 +3,7 @@ import { installLlamaTestFork } from '../../children/llama-test-fork.js';
 import { tellParent, watchParent } from '../parent-watch.js';
 import { Engine, EngineConfigError } from './engine.js';
 import { createOpenAiServer } from './openai-server.js';
-import { EXIT_CONFIG, EXIT_PORT_IN_USE, RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV, type RuntimeFatalMessage } from './protocol.js';
+import { EXIT_CONFIG, EXIT_PORT_IN_USE, isConnectionCut, isConnectionOffer, RUNTIME_KEY_ENV, RUNTIME_LAUNCH_ENV, type RuntimeFatalMessage } from './protocol.js';
 
 /**
  * The embedded runtime: a child process of the backend that serves one GGUF
@@ -50,7 +50,15 @@ async function main(): Promise<void> {
 
   // Inside the desktop app node-llama-cpp's binary test must be forked by the main process (llama-test-fork.ts).
   installLlamaTestFork();
-  const api = createOpenAiServer({ modelId: values['model-id'], key, launchId, log });
+  // Under Node the backend may hand a client's connection over its IPC channel (connection-handoff.ts).
+  const send = process.send?.bind(process);
+  const api = createOpenAiServer({ modelId: values['model-id'], key, launchId, log, ...(send ? { tell: (m) => process.connected && send(m) } : {}) });
+  if (send) {
+    process.on('message', (message: unknown, handle: unknown) => {
+      if (isConnectionOffer(message) && handle) api.adopt(message, handle);
+      else if (isConnectionCut(message)) api.cut(message);
+    });
+  }
   let engine: Engine | null = null;
   let stopping = false;
   const shutdown = (code: number) => {
