@@ -184,14 +184,21 @@ export function createOpenAiServer(opts: OpenAiServerOptions): OpenAiServer {
   const adopt = (offer: ConnectionOffer, handle: unknown) => {
     // What Node itself does with a socket handle received over IPC (child_process's handle conversion).
     const socket = new Socket({ handle, readable: true, writable: true } as SocketConstructorOpts);
-    if (!ADOPTABLE_PATHS.has(offer.path) || !opts.tell) return void socket.destroy();
+    const tell = opts.tell ?? (() => {});
+    if (!ADOPTABLE_PATHS.has(offer.path)) {
+      socket.destroy();
+      return tell({ type: 'connection-done', id: offer.id, tokens: 0, seconds: 0 });
+    }
     // TCP_NODELAY is set by the listening server that accepts a socket, and this one was accepted elsewhere.
     socket.setNoDelay(true);
-    const tell = opts.tell;
     const handed: Adopted = { offer, tell, res: null, abort: null, cut: null, tokens: 0, firstTokenAt: 0, lastTokenAt: 0 };
     adopted.set(socket, handed);
     byId.set(offer.id, handed);
-    socket.once('close', () => byId.delete(offer.id));
+    socket.once('close', () => {
+      byId.delete(offer.id);
+      // Gone before its request was read (the client left at once): the backend still waits to hear.
+      if (!handed.res) tell({ type: 'connection-done', id: offer.id, tokens: 0, seconds: 0 });
+    });
     const body = Buffer.from(offer.body);
     // Connection: close: the answer is this process's, the connection's next request would be the gate's.
     const head = `POST ${offer.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
