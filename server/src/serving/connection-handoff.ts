@@ -84,11 +84,6 @@ export class ConnectionHandoff {
     });
   }
 
-  /** Answers in flight on handed-over connections. */
-  get inFlight(): number {
-    return this.held.size;
-  }
-
   /**
    * Hands the request's connection to the runtime; false (and nothing done) when it cannot be handed, and the
    * caller proxies it instead.
