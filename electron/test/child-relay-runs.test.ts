@@ -8,7 +8,7 @@ import type { RunInfo } from '../../shared/runs.js';
 import { ChildRelay } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
 import { wireRelay } from './relay-wire.js';
-import { ROOT, waitFor } from './support.js';
+import { ROOT, isAlive, waitFor } from './support.js';
 
 // A run inside the desktop app: its keeper is forked by the main process (child_process.fork standing in for
 // utilityProcess.fork), so the keeper is in the app's process group, not the leader of one; the job leads its
@@ -22,15 +22,6 @@ let home: string;
 let relay: ChildRelay;
 let runs: RunManager;
 const workers: number[] = [];
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 beforeEach(() => {
   if (!existsSync(join(BACKEND_DIR, 'run-keeper.mjs'))) throw new Error(`${BACKEND_DIR}/run-keeper.mjs is missing: run "npm run build" first`);

@@ -11,7 +11,7 @@ import { RuntimeSupervisor } from '../../server/src/serving/runtime-supervisor.j
 import { ChildRelay } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
 import { wireRelay } from './relay-wire.js';
-import { ROOT, waitFor } from './support.js';
+import { ROOT, isAlive, waitFor } from './support.js';
 
 // The real embedded runtime, started the way the desktop app starts it: the backend's supervisor asks over
 // the bridge, the main process's relay forks dist/backend/serving-runtime.mjs (child_process.fork standing in
@@ -40,15 +40,6 @@ function supervisor(bridge: MainProcessBridge, path = modelPath): RuntimeSupervi
     nodeBridge: bridge,
     stableAfterMs: 1_000,
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(() => {

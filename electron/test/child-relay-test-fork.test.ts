@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { type ForkEntry } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
 import { wireRelay } from './relay-wire.js';
 import { asTestForkRequest, TestForkRelay } from '../test-fork-relay.js';
-import { waitFor } from './support.js';
+import { isAlive, waitFor } from './support.js';
 
 // The main process forking node-llama-cpp's binary test for a runtime: a fake runtime asks for it the way
 // llama-test-fork.ts does, a fake testBindingBinary.js in a fake app's node_modules answers, and
@@ -99,15 +99,6 @@ function startRuntime(app: FakeApp, bridge: MainProcessBridge, module: string, o
   return { child, seen };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 const messages = (seen: TestForkEvent[]) => seen.flatMap((e) => (e.type === 'test-fork-message' ? [e.message] : []));
 
 describe('node-llama-cpp\'s binary test, forked by the main process for a runtime', () => {
@@ -137,7 +128,7 @@ describe('node-llama-cpp\'s binary test, forked by the main process for a runtim
     await waitFor(() => seen.some((e) => e.type === 'test-fork-exit'), 'the test process to exit', 20_000);
     const pid = (messages(seen)[0] as { pid: number }).pid;
     expect(seen.at(-1)).toEqual({ type: 'test-fork-exit', id: 1, code: null, signal: 'SIGKILL' });
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
   });
 
   it('kills the test process when the runtime goes', async () => {
@@ -146,10 +137,10 @@ describe('node-llama-cpp\'s binary test, forked by the main process for a runtim
     const { child, seen } = startRuntime(app, bridge, app.testModule);
     await waitFor(() => messages(seen).length > 0, 'the test process to be ready', 20_000);
     const pid = (messages(seen)[0] as { pid: number }).pid;
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     child.kill('SIGKILL');
     await child.exited;
-    await waitFor(() => !alive(pid), `test process ${pid} to be killed`, 10_000);
+    await waitFor(() => !isAlive(pid), `test process ${pid} to be killed`, 10_000);
   });
 
   it('refuses any other module, a path out of the app\'s node_modules, and a child that is not a runtime, and forks none of them', async () => {

@@ -9,7 +9,7 @@ import type { ChildEvent } from '../../shared/ipc.js';
 import { asChildRequest, ChildRelay, type ForkEntry } from '../child-relay.js';
 import { nodeFork } from '../node-backend.js';
 import { wireRelay } from './relay-wire.js';
-import { waitFor } from './support.js';
+import { isAlive, waitFor } from './support.js';
 
 // The main process's relay and the backend's bridge, connected in memory with the same copying a real
 // channel does, and child_process.fork standing in for utilityProcess.fork.
@@ -78,15 +78,6 @@ function collect(child: BridgedChild): { stdout: () => string; stderr: () => str
   return { stdout: () => stdout, stderr: () => stderr, messages };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 const env = () => ({ PATH: process.env.PATH ?? '', HALO_TEST_SECRET: SECRET });
 
 describe('the child bridge between the backend and the main process', () => {
@@ -144,11 +135,11 @@ describe('the child bridge between the backend and the main process', () => {
     const children = [bridge.spawn(join(dir, 'runtime-guard.mjs'), ['wait'], env(), 'a'), bridge.spawn(join(dir, 'runtime-guard.mjs'), ['stubborn'], env(), 'b')];
     const pids = (await Promise.all(children.map((c) => c.spawned))) as number[];
     await Promise.all(children.map((c) => new Promise<void>((r) => c.onMessage(() => r()))));
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
     expect(relay.size).toBe(2);
 
     await relay.backendGone();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(isAlive)).toEqual([]);
     expect(relay.size).toBe(0);
     // And a backend that is gone starts nothing more (a request still in flight when it died).
     expect(relay.handle({ type: 'child-spawn', id: 99, entry: join(dir, 'runtime-guard.mjs'), args: ['wait'], env: env(), serviceName: 'late' })).toBe(true);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,12 +37,18 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
   }
 }
 
+/** Running: it exists and is not a zombie (an exited child nobody has reaped yet still answers kill 0). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    // Reaped between the two looks (or no /proc: not Linux, where kill 0 is all there is).
+    return process.platform !== 'linux';
   }
 }
 
