@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildTestApp, type TestApp } from './support/app.js';
 import { waitFor } from './support/backend-process.js';
 import { openSse, type SseWatch } from './support/sse.js';
-import { ConnectionHandoff } from '../src/serving/connection-handoff.js';
+import { ConnectionHandoff, type HandoffChannel } from '../src/serving/connection-handoff.js';
 import { RUNTIME_KEY_ENV } from '../src/serving/embedded/protocol.js';
 import { spawnRuntime, type RuntimeProcess } from '../src/serving/runtime-adapter.js';
 
@@ -72,7 +72,7 @@ async function rig(): Promise<Rig> {
     }),
   );
   expect(child.send).toBeTypeOf('function');
-  const handoff = new ConnectionHandoff({ send: child.send!, onMessage: (l) => child.onMessage(l), exited: child.exited });
+  const handoff = new ConnectionHandoff(child as HandoffChannel);
   t = await buildTestApp();
   const { app } = t;
   const releases: Rig['releases'] = [];

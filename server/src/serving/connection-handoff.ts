@@ -32,7 +32,8 @@ import type { RuntimeProcess } from './runtime-adapter.js';
 /** How long a runtime has to end an answer it was asked to cut before the backend ends it itself. */
 const CUT_GRACE_MS = 2_000;
 
-type Channel = Required<Pick<RuntimeProcess, 'send' | 'onMessage' | 'exited'>>;
+/** A runtime process that takes connections: it has `send`. */
+export type HandoffChannel = Required<Pick<RuntimeProcess, 'send' | 'onMessage' | 'exited'>>;
 
 interface Held {
   socket: Socket;
@@ -69,7 +70,7 @@ export class ConnectionHandoff {
   private readonly held = new Map<number, Held>();
   private gone = false;
 
-  constructor(private readonly channel: Channel) {
+  constructor(private readonly channel: HandoffChannel) {
     channel.onMessage((message) => {
       if (isConnectionAnswered(message)) {
         const held = this.held.get(message.id);

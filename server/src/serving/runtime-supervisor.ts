@@ -8,7 +8,7 @@ import { bundledEntry } from './bundled-entry.js';
 import { EXIT_PORT_IN_USE, isRuntimeFatal } from './embedded/protocol.js';
 import { launchContext, writeLaunchContext } from './launch-context.js';
 import { freeLoopbackPort, loopbackPortTaken } from './ports.js';
-import { ConnectionHandoff } from './connection-handoff.js';
+import { ConnectionHandoff, type HandoffChannel } from './connection-handoff.js';
 import { spawnRuntime, type RuntimeAdapter, type RuntimeCommand, type RuntimeLaunch, type RuntimeProcess, type ServedModel } from './runtime-adapter.js';
 import { RuntimeLog } from './runtime-log.js';
 import { runtimeLogPath, runtimeRunDir } from './runtime-paths.js';
@@ -204,8 +204,8 @@ export class RuntimeSupervisor {
       this.lastContextPath = writeLaunchContext(runtimeRunDir(this.opts.home, launch.launchId), launchContext(this.opts.adapter.name, launch, cmd, this.log.path));
       this.log.note(`starting ${this.opts.adapter.name} for ${this.opts.model.id} on 127.0.0.1:${port} (attempt ${attempt}, launch ${launch.launchId})`);
       const child = spawnRuntime(this.guarded(cmd), this.opts.nodeBridge === undefined ? nodeEntryBridge() : this.opts.nodeBridge);
-      const { send } = child;
-      const handoff = cmd.takesConnections && send ? new ConnectionHandoff({ send, onMessage: (l) => child.onMessage(l), exited: child.exited }) : null;
+      // A runtime that takes connections, spawned with a channel, can send them (spawnRuntime).
+      const handoff = child.send ? new ConnectionHandoff(child as HandoffChannel) : null;
       running = { seq, launch, process: child, exited: false, fatal: null, killedBecause: null, handoff };
     } catch (err) {
       this.log.note(`could not be started: ${(err as Error).message}`);

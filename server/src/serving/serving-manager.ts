@@ -1,7 +1,7 @@
-import type { ConnectionHandoff } from './connection-handoff.js';
 import type { LocalModelList } from '../../../shared/models.js';
 import { RUNTIME_NAMES, type RunningModel, type RunRequest, type RuntimeInfo, type RuntimeName, type ServingStatus } from '../../../shared/serving.js';
 import { accessMissing, servingError, ServingError } from './serving-error.js';
+import type { ConnectionHandoff } from './connection-handoff.js';
 import { readGgufShape } from './gguf-shape.js';
 import { availableMemory, NO_GPUS, processGroupMemory, processGroupRss, type MachineMemory } from './memory.js';
 import { estimateLoad, planMemory, type MemoryPlan } from './memory-plan.js';
